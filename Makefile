@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:  `make run`  (install + pipeline + prediction)  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export DVC_NO_ANALYTICS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## install, rebuild everything from params.yaml, then estimate ζ for the shipped example images
+run: install
+	$(BIN)/dvc repro
+	$(BIN)/roughml predict --model-stage Production examples/lab --output predictions.csv
+
+## install and run the tests
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_classical.py
+	$(BIN)/python benchmarks/bench_predict.py
+
+clean:
+	rm -rf $(VENV) data/generated models reports mlflow.db mlartifacts mlruns

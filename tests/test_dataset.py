@@ -1,0 +1,172 @@
+"""Split generation: columns, determinism, disjoint random streams, compact files, re-rendering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from roughml.dataset import (COLUMNS, generate_split, load_split, profile_hash, render_sample,
+                             stream, write_splits)
+from roughml.errors import RoughmlError
+from roughml.gallery import make_gallery
+from roughml.params import FamilyParams, GenerateParams, LabParams
+from roughml.render import render_binary
+from roughml.storage import save_arrays
+
+
+def tiny_params(seed: int = 123, **overrides) -> GenerateParams:
+    families = {
+        "clean_32": FamilyParams("clean_32", (32,)),
+        "periodic_32": FamilyParams("periodic_32", (32,), periodic=True),
+        "lab_mixed": FamilyParams("lab_mixed", (32, 48), lab=True),
+    }
+    values = dict(
+        seed=seed, zeta_range=(0.05, 1.25), width_fraction_range=(0.03, 0.12), oversample=4,
+        max_clipped_fraction=0.02, lab=LabParams(), families=families,
+        splits={"train": {"clean_32": 30, "periodic_32": 10, "lab_mixed": 20},
+                "validation": {"clean_32": 10, "lab_mixed": 6},
+                "test": {"lab_mixed": 8, "periodic_32": 6}},
+    )
+    values.update(overrides)
+    return GenerateParams(**values)
+
+
+@pytest.fixture(scope="module")
+def train():
+    return generate_split(tiny_params(), "train")
+
+
+def test_columns_dtypes_and_shapes(train):
+    assert list(train) == list(COLUMNS)
+    n = 60
+    for name, dtype in COLUMNS.items():
+        assert train[name].dtype == dtype, name
+        assert train[name].shape[0] == n, name
+    assert train["heights"].shape == (n, 48)
+    assert set(train["split"]) == {"train"}
+    assert list(dict.fromkeys(train["family"])) == ["clean_32", "periodic_32", "lab_mixed"]
+    np.testing.assert_array_equal(train["transverse"], train["length"])
+
+
+def test_padding_hashes_and_heights_inside_image(train):
+    for i in range(len(train["zeta"])):
+        length = int(train["length"][i])
+        h = train["heights"][i]
+        assert np.all(h[length:] == -1)
+        assert np.all((h[:length] >= 1) & (h[:length] <= length - 1))
+        assert train["profile_hash"][i] == profile_hash(h[:length])
+    assert set(train["length"][train["family"] == "lab_mixed"]) == {32, 48}
+
+
+def test_family_flags_and_lab_columns(train):
+    lab = train["lab"]
+    assert np.all(lab == (train["family"] == "lab_mixed"))
+    assert np.all(train["periodic"] == (train["family"] == "periodic_32"))
+    for col in ("contrast", "illumination", "blur_sigma", "noise_sigma", "island_radius", "rotation_deg"):
+        assert np.all(np.isnan(train[col][~lab])) and np.all(np.isfinite(train[col][lab])), col
+    assert np.all(train["n_islands"][~lab] == 0)
+
+
+def test_geometry_columns_valid_and_mixed(train):
+    vertical = train["orientation"] == "vertical"
+    assert 0 < vertical.sum() < len(vertical)
+    assert set(train["bright_side"][vertical]) <= {"left", "right"}
+    assert set(train["bright_side"][~vertical]) <= {"top", "bottom"}
+    assert len(set(train["bright_side"])) == 4
+
+
+def test_clipped_fraction_bounded_and_width_randomised(train):
+    assert train["clipped_fraction"].max() <= 0.02
+    frac = train["rms_width"] / train["transverse"]
+    assert frac.min() >= 0.03 and frac.max() <= 0.12
+    assert frac.max() / frac.min() > 2.0  # spread over most of the 4x range
+
+
+def test_generate_split_is_deterministic_and_seed_dependent(train):
+    again = generate_split(tiny_params(), "train")
+    for name in COLUMNS:
+        np.testing.assert_array_equal(again[name], train[name])
+    other = generate_split(tiny_params(seed=124), "train")
+    assert not np.array_equal(other["zeta"], train["zeta"])
+
+
+def test_no_duplicate_profiles_within_or_across_splits():
+    gp = tiny_params()
+    hashes = np.concatenate([generate_split(gp, s)["profile_hash"] for s in ("train", "validation", "test")])
+    assert len(set(hashes)) == len(hashes)
+
+
+def test_split_streams_are_disjoint():
+    draws = {(s, f): stream(5, s, f).random(4).tobytes() for s in ("train", "validation", "test")
+             for f in range(3)}
+    assert len(set(draws.values())) == len(draws)
+    # the same family in two splits gets different ζ, so test walls are never training walls
+    gp = tiny_params()
+    a, b = generate_split(gp, "train"), generate_split(gp, "validation")
+    assert not set(a["zeta"]) & set(b["zeta"])
+    assert not set(a["render_seed"]) & set(b["render_seed"])
+
+
+def test_adding_a_family_leaves_other_families_unchanged(train):
+    gp = tiny_params()
+    splits = dict(gp.splits)
+    splits["train"] = {k: v for k, v in gp.splits["train"].items() if k != "periodic_32"}
+    reduced = generate_split(tiny_params(splits=splits), "train")
+    keep = train["family"] == "clean_32"
+    np.testing.assert_array_equal(reduced["zeta"][reduced["family"] == "clean_32"], train["zeta"][keep])
+
+
+def test_write_splits_is_byte_identical(tmp_path):
+    gp = tiny_params()
+    first = write_splits(gp, tmp_path / "a")
+    second = write_splits(gp, tmp_path / "b")
+    assert set(first) == {"train", "validation", "test"}
+    for split in first:
+        assert first[split].read_bytes() == second[split].read_bytes()
+    loaded = load_split(first["validation"])
+    np.testing.assert_array_equal(loaded["heights"], generate_split(gp, "validation")["heights"])
+
+
+def test_bytes_per_sample_small_at_128px(tmp_path):
+    fams = {"c": FamilyParams("c", (128,)), "l": FamilyParams("l", (128,), lab=True)}
+    gp = tiny_params(families=fams, splits={s: {"c": 40, "l": 40} for s in ("train", "validation", "test")})
+    path = tmp_path / "s.npz"
+    save_arrays(path, generate_split(gp, "train"))
+    assert path.stat().st_size / 80 <= 2048
+
+
+def test_load_split_reports_missing_columns(tmp_path):
+    ds = generate_split(tiny_params(), "test")
+    del ds["zeta"], ds["render_seed"]
+    save_arrays(tmp_path / "bad.npz", ds)
+    with pytest.raises(RoughmlError, match="zeta.*render_seed|render_seed.*zeta"):
+        load_split(tmp_path / "bad.npz")
+    with pytest.raises(RoughmlError, match="not found"):
+        load_split(tmp_path / "absent.npz")
+
+
+def test_clipping_redraw_gives_up_with_readable_error():
+    gp = tiny_params(width_fraction_range=(0.4, 0.5), max_clipped_fraction=0.0)
+    with pytest.raises(RoughmlError, match="clipped"):
+        generate_split(gp, "validation")
+
+
+def test_render_sample_clean_and_lab(train):
+    clean = int(np.flatnonzero(~train["lab"])[0])
+    img = render_sample(train, clean)
+    length = int(train["length"][clean])
+    h = train["heights"][clean, :length]
+    np.testing.assert_array_equal(img, render_binary(h, length, str(train["orientation"][clean]),
+                                                     str(train["bright_side"][clean])))
+    for i in np.flatnonzero(train["lab"])[:3]:
+        a, b = render_sample(train, int(i)), render_sample(train, int(i))
+        assert a.dtype == np.uint8 and len(np.unique(a)) > 2
+        np.testing.assert_array_equal(a, b)
+        length = int(train["length"][i])
+        assert a.shape == (length, length)
+
+
+def test_gallery_png(tmp_path):
+    out = make_gallery(tiny_params(), tmp_path / "g" / "gallery.png", per_family=2)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000

@@ -1,0 +1,120 @@
+"""Rendering geometry (the contract other modules rely on) and lab-image properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from roughml.params import LabParams
+from roughml.render import (LabSample, orient, render_binary, render_binary_batch, render_lab,
+                            sample_lab, sample_lab_columns)
+
+HEIGHTS = np.array([3, 5, 1, 7, 4, 4, 2, 6, 5, 3], dtype=np.int16)  # L = 10
+W = 9
+
+GEOMETRIES = [("vertical", "right"), ("vertical", "left"), ("horizontal", "bottom"), ("horizontal", "top")]
+
+
+def test_canonical_image_matches_contract():
+    img = render_binary(HEIGHTS, W)
+    assert img.dtype == np.uint8 and img.shape == (10, W)
+    assert set(np.unique(img)) == {0, 255}
+    for x, h in enumerate(HEIGHTS):
+        np.testing.assert_array_equal(img[x], np.where(np.arange(W) >= h, 255, 0))
+
+
+@pytest.mark.parametrize("orientation,bright_side", GEOMETRIES)
+def test_dark_pixel_count_equals_heights(orientation, bright_side):
+    img = render_binary(HEIGHTS, W, orientation, bright_side)
+    dark = img == 0
+    if orientation == "vertical":
+        assert img.shape == (10, W)
+        np.testing.assert_array_equal(dark.sum(axis=1), HEIGHTS)
+        bright_col = W - 1 if bright_side == "right" else 0
+        assert np.all(img[:, bright_col] == 255)
+    else:
+        assert img.shape == (W, 10)
+        np.testing.assert_array_equal(dark.sum(axis=0), HEIGHTS)
+        bright_row = W - 1 if bright_side == "bottom" else 0
+        assert np.all(img[bright_row, :] == 255)
+
+
+@pytest.mark.parametrize("orientation,bright_side", GEOMETRIES)
+def test_orient_matches_table(orientation, bright_side):
+    c = render_binary(HEIGHTS, W)
+    expected = {("vertical", "right"): c, ("vertical", "left"): c[:, ::-1],
+                ("horizontal", "bottom"): c.T, ("horizontal", "top"): c.T[::-1, :]}
+    np.testing.assert_array_equal(render_binary(HEIGHTS, W, orientation, bright_side),
+                                  expected[(orientation, bright_side)])
+    np.testing.assert_array_equal(orient(c, orientation, bright_side), expected[(orientation, bright_side)])
+
+
+@pytest.mark.parametrize("orientation,bright_side", [("vertical", "top"), ("horizontal", "left"),
+                                                     ("diagonal", "right")])
+def test_invalid_geometry_is_refused(orientation, bright_side):
+    with pytest.raises(ValueError):
+        render_binary(HEIGHTS, W, orientation, bright_side)
+
+
+def test_batch_equals_single_renders():
+    rng = np.random.default_rng(0)
+    heights = rng.integers(1, 31, size=(5, 20)).astype(np.int16)
+    batch = render_binary_batch(heights, 32)
+    assert batch.dtype == np.uint8 and batch.shape == (5, 20, 32)
+    for i in range(5):
+        np.testing.assert_array_equal(batch[i], render_binary(heights[i], 32))
+
+
+LAB = LabSample(contrast=0.5, illumination=0.3, blur_sigma=1.0, noise_sigma=0.05, n_islands=6,
+                island_radius=2.0, rotation_deg=2.0)
+
+
+@pytest.mark.parametrize("orientation,bright_side", GEOMETRIES)
+def test_lab_render_is_deterministic_grey_and_oriented(orientation, bright_side):
+    heights = np.full(64, 20, dtype=np.int16)
+    a = render_lab(heights, 48, orientation, bright_side, LAB, np.random.default_rng(5))
+    b = render_lab(heights, 48, orientation, bright_side, LAB, np.random.default_rng(5))
+    c = render_lab(heights, 48, orientation, bright_side, LAB, np.random.default_rng(6))
+    assert a.dtype == np.uint8
+    assert a.shape == ((64, 48) if orientation == "vertical" else (48, 64))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert len(np.unique(a)) > 20  # grey levels, not a binary image
+    # the bright domain is brighter on average, on the side the geometry says
+    canon = render_binary(heights, 48, orientation, bright_side)
+    assert a[canon == 255].mean() > a[canon == 0].mean() + 40
+
+
+def test_lab_without_degradations_is_two_levels_with_requested_contrast():
+    plain = LabSample(contrast=0.6, illumination=0.0, blur_sigma=0.0, noise_sigma=0.0, n_islands=0,
+                      island_radius=1.0, rotation_deg=0.0)
+    heights = np.array([2, 3, 4, 5, 4, 3, 2, 1], dtype=np.int16)
+    img = render_lab(heights, 8, "vertical", "right", plain, np.random.default_rng(1))
+    levels = np.unique(img)
+    assert len(levels) == 2
+    assert (levels[1] - levels[0]) / 255 == pytest.approx(0.6, abs=0.01)
+    np.testing.assert_array_equal(img == levels[0], render_binary(heights, 8) == 0)
+
+
+def test_islands_add_pixels_of_the_other_domain():
+    heights = np.full(128, 64, dtype=np.int16)
+    base = dict(contrast=1.0, illumination=0.0, blur_sigma=0.0, noise_sigma=0.0, island_radius=2.5,
+                rotation_deg=0.0)
+    clean = render_lab(heights, 128, "vertical", "right", LabSample(n_islands=0, **base),
+                       np.random.default_rng(2))
+    spotted = render_lab(heights, 128, "vertical", "right", LabSample(n_islands=8, **base),
+                         np.random.default_rng(2))
+    changed = np.count_nonzero(clean != spotted)
+    assert 8 * 5 <= changed <= 8 * 40  # about 8 disks of radius 2.5 (area ~20 px)
+
+
+def test_sample_lab_ranges():
+    lab = LabParams()
+    cols = sample_lab_columns(np.random.default_rng(3), lab, 500)
+    assert cols["n_islands"].dtype == np.int16
+    assert cols["n_islands"].min() == 0 and cols["n_islands"].max() == 8
+    assert np.all((cols["contrast"] >= 0.25) & (cols["contrast"] <= 1.0))
+    assert np.all(np.abs(cols["rotation_deg"]) <= 3.0) and cols["rotation_deg"].min() < -2.0
+    samples = sample_lab(np.random.default_rng(3), lab, 4)
+    assert len(samples) == 4 and isinstance(samples[0], LabSample)
+    assert samples[0].contrast == cols["contrast"][0]
