@@ -1,0 +1,107 @@
+"""Tiny end-to-end runs of the train and evaluate stages into a real SQLite MLflow store."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from roughml.dataset import write_splits
+from roughml.evaluate import run_evaluation
+from roughml.model import load, predict_zeta
+from roughml.params import generate_params
+from roughml.render import render_binary
+from roughml.synth import quantise, self_affine_profiles
+from roughml.train import run_training
+from tiny import tiny_params
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    write_splits(generate_params(tiny_params()), data)
+    return data
+
+
+def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_path):
+    params = tiny_params(epochs=2)
+    result = run_training(params, tiny_data, tmp_path / "models")
+    assert (tmp_path / "models" / "model.keras").exists()
+    run_file = json.loads((tmp_path / "models" / "run.json").read_text())
+    assert run_file["run_id"] == result.run_id
+
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    assert run.data.params["train.epochs"] == "2"
+    assert run.data.params["generate.seed"] == str(params["generate"]["seed"])
+    assert run.data.tags["dataset.fingerprint"]
+    assert run.data.tags["dataset.md5.train.npz"]
+    assert run.data.tags["git_commit"]
+    for name in ("loss", "val_loss", "val_rms", "val_accuracy"):
+        steps = [m.step for m in client.get_metric_history(result.run_id, name)]
+        assert steps == [0, 1], name
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"plots", "keras"} <= artifacts
+    logged_models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                                filter_string=f"source_run_id = '{result.run_id}'",
+                                                output_format="list")
+    assert [m.name for m in logged_models] == ["model"]
+
+    metrics = run_evaluation(params, tmp_path / "models", tiny_data, tmp_path / "reports")
+    assert set(metrics["families"]) == {"clean_64", "lab_small"}
+    for fam in metrics["families"].values():
+        assert fam["n"] + fam["failed"] > 0
+        assert fam["rms"] is None or fam["rms"] >= 0
+        assert fam["crb"] > 0
+        assert {"classical_rms", "within_1sigma", "within_2sigma", "per_bin", "accuracy"} <= set(fam)
+    on_disk = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert on_disk["test_rms"] == pytest.approx(metrics["test_rms"])
+    logged = client.get_run(result.run_id).data.metrics
+    assert logged["test_rms"] == pytest.approx(metrics["test_rms"])
+    assert "test.clean_64.classical_rms" in logged
+    eval_artifacts = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
+    assert "evaluation/metrics.json" in eval_artifacts
+    assert (tmp_path / "reports" / "plots" / "rms_per_bin.png").stat().st_size > 1000
+
+
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    """Stands in for a killed job: stops the process's training after epoch 0 is checkpointed."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_interrupted_training_resumes_in_the_same_run(tiny_data, sqlite_tracking, tmp_path):
+    params = tiny_params(epochs=3, early_stopping_patience=5)
+    with pytest.raises(KeyboardInterrupt):
+        run_training(params, tiny_data, tmp_path / "models", extra_callbacks=[StopAfterFirstEpoch()])
+    assert not (tmp_path / "models" / "model.keras").exists()
+    interrupted_run = (tmp_path / "models" / ".backup" / "mlflow_run_id").read_text().strip()
+
+    result = run_training(params, tiny_data, tmp_path / "models")
+    assert result.run_id == interrupted_run
+    assert result.epochs_run == 2          # epochs 1 and 2 only: epoch 0 came from the checkpoint
+    client = MlflowClient()
+    assert [m.step for m in client.get_metric_history(result.run_id, "loss")] == [0, 1, 2]
+    assert client.get_run(result.run_id).data.tags.get("resumed") == "true"
+    assert not (tmp_path / "models" / ".backup" / "mlflow_run_id").exists()
+
+
+def test_classifier_option_and_size_transfer(tiny_data, sqlite_tracking, tmp_path):
+    params = tiny_params(model="classifier")
+    run_training(params, tiny_data, tmp_path / "models")
+    model = load(tmp_path / "models" / "model.keras")
+    assert model.output_shape[-1] == 20
+    # trained on 64–96 px walls, applied to a 256 px one
+    rng = np.random.default_rng(5)
+    heights, _ = quantise(self_affine_profiles(rng, [0.6], 256), np.array([12.0]), 256)
+    image = render_binary(heights[0], 256).astype(np.float32)[None, ..., None] / 255.0
+    zeta, sigma = predict_zeta(model, image)
+    assert 0.05 <= zeta[0] <= 1.0 and sigma[0] > 0
+    metrics = run_evaluation(params, tmp_path / "models", tiny_data, tmp_path / "reports")
+    assert metrics["test_rms"] is not None
