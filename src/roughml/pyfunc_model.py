@@ -1,0 +1,351 @@
+"""The MLflow pyfunc that serves roughml: image files in, one result row per image out.
+
+Why a pyfunc around the Keras model: a ``.keras`` file alone expects canonical arrays (wall top to
+bottom, dark domain left, values in [0, 1]); users and ``mlflow models serve`` have image *files*.
+The pyfunc carries the whole chain (decode, canonicalise with ``roughml.preprocess.prepare``,
+batched inference, classical Whittle estimate for comparison) so that every consumer — the
+``roughml predict`` CLI, a REST endpoint, a Spark UDF — gets the same numbers. Bad images become
+rows with ``status='error'`` and a reason instead of failing the whole batch. The roughml package
+is logged with the model (``code_paths``) so the model loads in any environment with the pinned
+requirements, even where roughml is not installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import importlib.metadata
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+from roughml.errors import RoughmlError
+
+#: Name of the Keras file among the pyfunc's artifacts.
+KERAS_ARTIFACT = "keras_model"
+#: Output columns, in order (same as ``roughml.batch.COLUMNS``).
+COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status", "message")
+#: Images of one shape are fed to the network in chunks of this many.
+DEFAULT_BATCH_SIZE = 64
+
+_REQUIREMENTS = ("mlflow", "keras", "numpy", "pandas", "scipy", "scikit-image", "pillow", "tifffile", "pyyaml")
+
+# An item to predict: (label, decoded 2-D array or None, error message or None).
+Item = tuple[str, "np.ndarray | None", "str | None"]
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+def _suffix_for(data: bytes) -> str:
+    """File suffix matching the magic bytes, so the reader picks the right decoder."""
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return ".tif"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return ".png"
+    if data[:3] == b"\xff\xd8\xff":
+        return ".jpg"
+    if data[:2] == b"BM":
+        return ".bmp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return ".gif"
+    return ".img"
+
+
+def as_bytes(value: Any) -> bytes:
+    """Bytes of an encoded image given as bytes, bytearray, memoryview or a base64 string.
+
+    Base64 is what ``mlflow models serve`` JSON carries for binary columns.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("data:") and "," in text:  # data URI: data:image/png;base64,....
+            text = text.split(",", 1)[1]
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise RoughmlError("image column holds a string that is not valid base64") from None
+    raise RoughmlError(f"image column holds {type(value).__name__}, expected bytes or a base64 string")
+
+
+def read_image_bytes(data: bytes, all_pages: bool = False) -> list[np.ndarray]:
+    """Decode an encoded image held in memory with the same reader as files (``roughml.imageio``).
+
+    A temporary file keeps one decoding path for files and bytes (same grey conversion, same
+    down-sampling of huge images).
+    """
+    from roughml.imageio import read_pages
+
+    fd, name = tempfile.mkstemp(prefix="roughml-", suffix=_suffix_for(data))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return read_pages(name, all_pages=all_pages)
+    finally:
+        os.unlink(name)
+
+
+def _items_from_frame(frame: pd.DataFrame) -> list[Item]:
+    """Decode a DataFrame with a ``path`` or ``image`` column; failures become error items."""
+    from roughml.imageio import read_pages
+
+    items: list[Item] = []
+    if "path" in frame.columns and frame["path"].notna().any():
+        for value in frame["path"].tolist():
+            label = "" if value is None else str(value)
+            try:
+                pages = read_pages(label)
+                items.append((label, pages[0], None))
+            except RoughmlError as exc:
+                items.append((label, None, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                items.append((label, None, f"cannot read image: {exc}"))
+        return items
+    if "image" in frame.columns:
+        for index, value in enumerate(frame["image"].tolist()):
+            label = f"image[{index}]"
+            try:
+                pages = read_image_bytes(as_bytes(value))
+                items.append((label, pages[0], None))
+            except RoughmlError as exc:
+                items.append((label, None, str(exc)))
+            except Exception as exc:  # noqa: BLE001
+                items.append((label, None, f"cannot read image: {exc}"))
+        return items
+    raise RoughmlError("model input needs a column 'path' (image file paths) or 'image' "
+                       f"(encoded image bytes or base64); got columns {list(frame.columns)}")
+
+
+# --- inference ---------------------------------------------------------------------------------
+
+def _error_record(label: str, message: str, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+    height, width = (shape[0], shape[1]) if shape is not None and len(shape) >= 2 else (None, None)
+    return {"path": label, "zeta": math.nan, "zeta_std": math.nan, "zeta_classical": math.nan,
+            "orientation": "", "width": width, "height": height, "status": "error", "message": message}
+
+
+def _classical(gray: np.ndarray) -> float:
+    """Classical Whittle ζ of the same decoded image; NaN when it fails (the row stays ok)."""
+    try:
+        from roughml.estimators import estimate_image
+
+        return float(estimate_image(gray).zeta)
+    except Exception:  # noqa: BLE001 - the classical value is a comparison, never a reason to fail
+        return math.nan
+
+
+class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
+    """Pyfunc wrapper: decoding + canonicalisation + batched Keras inference + classical ζ.
+
+    ``predict`` takes a DataFrame with a ``path`` column (image files) or an ``image`` column
+    (encoded bytes or base64 strings) and returns a DataFrame with :data:`COLUMNS`. Errors in one
+    image give that row ``status='error'`` and a ``message``; ``predict`` itself raises only for a
+    malformed input frame.
+    """
+
+    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, classical: bool = True) -> None:
+        self.batch_size = int(batch_size)
+        self.classical = bool(classical)
+        self._model = None
+        self._kind = "regressor"
+        self._fn = None
+
+    # MLflow calls this once after unpickling, with the artifact paths of the logged model.
+    def load_context(self, context) -> None:
+        self.load_keras(context.artifacts[KERAS_ARTIFACT])
+
+    def load_keras(self, path: str | os.PathLike) -> None:
+        """Load the ``.keras`` file (custom layers of roughml.model registered first)."""
+        from roughml import model as rmodel
+
+        self._model = rmodel.load(str(path))
+        self._kind = rmodel.model_kind(self._model)
+        self._fn = _shape_agnostic_call(self._model)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The Keras model is an artifact, not part of the pickle.
+        return {"batch_size": self.batch_size, "classical": self.classical}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    # --- public prediction paths ---------------------------------------------------------------
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        return self.frame(self.predict_items(_items_from_frame(frame)))
+
+    def predict_arrays(self, images: Sequence[np.ndarray], labels: Sequence[str] | None = None) -> pd.DataFrame:
+        """Predict already decoded 2-D grayscale arrays (any size, any orientation)."""
+        labels = list(labels) if labels is not None else [f"array[{i}]" for i in range(len(images))]
+        if len(labels) != len(images):
+            raise ValueError(f"{len(labels)} labels for {len(images)} images")
+        return self.frame(self.predict_items([(lab, img, None) for lab, img in zip(labels, images)]))
+
+    @staticmethod
+    def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+        """Records as a DataFrame with exactly :data:`COLUMNS` and stable dtypes."""
+        df = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+        for col in ("zeta", "zeta_std", "zeta_classical"):
+            df[col] = df[col].astype(np.float64)
+        for col in ("width", "height"):
+            df[col] = df[col].astype("Int64")
+        return df
+
+    def predict_items(self, items: Iterable[Item]) -> list[dict[str, Any]]:
+        """One record per item, in input order; images of one shape share forward passes."""
+        from roughml.preprocess import prepare
+
+        if self._model is None:
+            raise RoughmlError("the roughml pyfunc has no Keras model loaded")
+        records: list[dict[str, Any] | None] = []
+        groups: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for label, gray, error in items:
+            index = len(records)
+            if gray is None:
+                records.append(_error_record(label, error or "image could not be read"))
+                continue
+            gray = np.asarray(gray)
+            try:
+                prepared = prepare(gray)
+            except RoughmlError as exc:
+                records.append(_error_record(label, str(exc), gray.shape))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a pathological image must not stop the batch
+                records.append(_error_record(label, f"preprocessing failed: {exc}", gray.shape))
+                continue
+            records.append({"path": label, "zeta": math.nan, "zeta_std": math.nan,
+                            "zeta_classical": _classical(gray) if self.classical else math.nan,
+                            "orientation": prepared.orientation, "width": int(gray.shape[1]),
+                            "height": int(gray.shape[0]), "status": "ok", "message": ""})
+            groups.setdefault(prepared.image.shape, []).append((index, prepared.image))
+        for members in groups.values():
+            for start in range(0, len(members), self.batch_size):
+                chunk = members[start:start + self.batch_size]
+                batch = np.stack([img for _, img in chunk]).astype(np.float32, copy=False)[..., None]
+                try:
+                    zeta, zeta_std = self._infer(batch)
+                except Exception as exc:  # noqa: BLE001 - e.g. out of memory on one huge shape
+                    for index, _ in chunk:
+                        rec = records[index]
+                        rec.update(status="error", message=f"inference failed: {exc}")
+                    continue
+                for (index, _), z, s in zip(chunk, zeta, zeta_std):
+                    records[index]["zeta"] = float(z)
+                    records[index]["zeta_std"] = float(s)
+        return records  # type: ignore[return-value]
+
+    def _infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from keras import ops
+
+        from roughml import model as rmodel
+
+        outputs = self._fn(batch)
+        mu, sigma = rmodel.decode(self._kind, ops.convert_to_tensor(outputs))
+        return (np.asarray(ops.convert_to_numpy(mu), dtype=np.float64).reshape(-1),
+                np.asarray(ops.convert_to_numpy(sigma), dtype=np.float64).reshape(-1))
+
+
+def _shape_agnostic_call(model):
+    """A forward pass traced once for every image size (TensorFlow backend), else plain calls.
+
+    ``model.predict`` retraces for each new input shape (seconds per size); microscope folders
+    hold many sizes, so a single graph with unknown batch, length and width is traced instead.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        spec = tf.TensorSpec(shape=(None, None, None, 1), dtype=tf.float32)
+
+        @tf.function(input_signature=[spec], reduce_retracing=True)
+        def forward(x):
+            return model(x, training=False)
+
+        return lambda batch: forward(tf.convert_to_tensor(batch)).numpy()
+    return lambda batch: keras.ops.convert_to_numpy(model(batch, training=False))
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+def _pip_requirements() -> list[str]:
+    """Pinned requirements of the serving environment (explicit: skips MLflow's slow inference)."""
+    reqs = []
+    for dist in ("tensorflow-cpu", "tensorflow"):
+        try:
+            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
+            break
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    for dist in _REQUIREMENTS:
+        try:
+            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            reqs.append(dist)
+    return reqs
+
+
+def signature():
+    """Input: optional ``path`` (string) or ``image`` (binary) column; output: the result columns."""
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)])
+    outputs = Schema([ColSpec("string", "path"), ColSpec("double", "zeta"), ColSpec("double", "zeta_std"),
+                      ColSpec("double", "zeta_classical"), ColSpec("string", "orientation"),
+                      ColSpec("long", "width", required=False), ColSpec("long", "height", required=False),
+                      ColSpec("string", "status"), ColSpec("string", "message")])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def _package_copy(workdir: Path) -> Path:
+    """A clean copy of the installed roughml package (no caches) to ship with the model."""
+    source = Path(importlib.import_module("roughml").__file__).resolve().parent
+    target = workdir / "roughml"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    return target
+
+
+def log_model(keras_path: str | os.PathLike, name: str = "model", input_example: Any = None, *,
+              batch_size: int = DEFAULT_BATCH_SIZE, registered_model_name: str | None = None):
+    """Log the ``.keras`` file as a roughml pyfunc in the active run (or a new one) and return its info.
+
+    Returns
+    -------
+    mlflow.models.model.ModelInfo
+        ``model_info.model_uri`` (``models:/m-...``) can be passed to
+        :func:`roughml.registry.register_and_promote`.
+    """
+    keras_path = Path(keras_path)
+    if not keras_path.is_file():
+        raise RoughmlError(f"Keras model file not found: {keras_path}")
+    with tempfile.TemporaryDirectory(prefix="roughml-code-") as tmp:
+        code = _package_copy(Path(tmp))
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=RoughnessPyfunc(batch_size=batch_size),
+            artifacts={KERAS_ARTIFACT: str(keras_path)},
+            code_paths=[str(code)],
+            signature=signature(),
+            input_example=input_example,
+            pip_requirements=_pip_requirements(),
+            registered_model_name=registered_model_name,
+        )
+
+
+def unwrap(pyfunc_model) -> RoughnessPyfunc:
+    """The RoughnessPyfunc inside a loaded ``mlflow.pyfunc.PyFuncModel`` (for direct array calls)."""
+    inner = pyfunc_model.unwrap_python_model()
+    if not isinstance(inner, RoughnessPyfunc) and type(inner).__name__ != "RoughnessPyfunc":
+        raise RoughmlError(f"model is a {type(inner).__name__}, not a roughml model")
+    return inner
