@@ -638,8 +638,8 @@ def validate_datasets(data_dir: str | Path, gp: GenerateParams, vp: ValidatePara
         After writing both outputs, when any expectation failed; the message lists one failure
         per line.
     """
-    out_json = Path(out_json)
-    docs_dir = Path(docs_dir)
+    out_json = Path(out_json).resolve()
+    docs_dir = Path(docs_dir).resolve()  # the data-docs store needs an absolute base directory
     arrays = load_datasets(data_dir)
     frames = {split: dataset_frame(arrays[split], vp.sample_images, seed=seed, render=render)
               for split in SPLITS}

@@ -1,0 +1,249 @@
+"""The ``roughml`` command line: parse arguments, call the library, report.
+
+Every command turns a :class:`roughml.errors.RoughmlError` into one readable line on stderr and
+exit code 2; batch commands exit 1 when some rows are errors and 0 when all are fine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Iterator, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's C++ start-up chatter
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+import typer
+from rich.console import Console
+
+from roughml.errors import RoughmlError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Measure the roughness exponent ζ of interfaces (domain walls, cracks, contact lines) from images.")
+out = Console()
+err = Console(stderr=True)
+
+PARAMS_OPTION = typer.Option(Path("params.yaml"), "--params", help="Pipeline parameters (YAML).")
+TRACKING_OPTION = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).")
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn expected failures into one line and exit code 2 (130 for Ctrl-C), never a traceback."""
+    try:
+        yield
+    except RoughmlError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing half-written was left behind")
+        raise typer.Exit(130) from None
+
+
+def _params(path: Path) -> dict:
+    from roughml.params import load_params
+
+    return load_params(path)
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str):
+    """A rich progress bar on stderr; yields a callable(advance=1)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=total < 20) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda advance=1: progress.advance(task, advance)
+
+
+@app.command()
+def generate(params: Path = PARAMS_OPTION,
+             out_dir: Path = typer.Option(Path("data/generated"), "--out", help="Output directory.")) -> None:
+    """Generate the train / validation / test interface datasets (DVC stage `generate`)."""
+    with reported_errors():
+        from roughml.dataset import write_splits
+        from roughml.params import generate_params
+
+        gp = generate_params(_params(params))
+        paths = write_splits(gp, out_dir)
+        for split, path in paths.items():
+            out.print(f"{split:<10} {sum(gp.splits[split].values()):>6} samples -> {path}")
+
+
+@app.command()
+def validate(params: Path = PARAMS_OPTION,
+             data_dir: Path = typer.Option(Path("data/generated"), "--data", help="Generated datasets."),
+             out_json: Path = typer.Option(Path("reports/validation.json"), "--out", help="JSON result."),
+             docs_dir: Path = typer.Option(Path("reports/validation_docs"), "--docs", help="great-expectations data docs (HTML).")) -> None:
+    """Check the generated datasets with great-expectations (DVC stage `validate`)."""
+    with reported_errors():
+        from roughml.params import generate_params, validate_params
+        from roughml.validation import validate_datasets
+
+        p = _params(params)
+        report = validate_datasets(data_dir, generate_params(p), validate_params(p), out_json, docs_dir)
+        out.print(f"validation passed: {report.counts.get('expectations', '?')} expectations, "
+                  f"report -> {out_json}, data docs -> {report.docs_index}")
+
+
+@app.command()
+def train(params: Path = PARAMS_OPTION,
+          data_dir: Path = typer.Option(Path("data/generated"), "--data", help="Generated datasets."),
+          out_dir: Path = typer.Option(Path("models"), "--out", help="Where the model and run id go."),
+          tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
+    """Train the model in params.yaml's `train` block and log the run to MLflow (DVC stage `train`)."""
+    with reported_errors():
+        from roughml.train import run_training
+
+        result = run_training(_params(params), data_dir, out_dir, tracking_uri=tracking_uri)
+        out.print(f"trained {result.epochs_run} epochs, best validation rms {result.best_val_rms:.4f}, "
+                  f"MLflow run {result.run_id}")
+
+
+@app.command()
+def evaluate(params: Path = PARAMS_OPTION,
+             model_dir: Path = typer.Option(Path("models"), "--models", help="Output of the train stage."),
+             data_dir: Path = typer.Option(Path("data/generated"), "--data", help="Generated datasets."),
+             out_dir: Path = typer.Option(Path("reports"), "--out", help="Metrics and plots."),
+             tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
+    """Evaluate on the test split against Whittle and the Cramér–Rao bound (DVC stage `evaluate`)."""
+    with reported_errors():
+        from roughml.evaluate import accuracy_table, run_evaluation
+
+        metrics = run_evaluation(_params(params), model_dir, data_dir, out_dir, tracking_uri=tracking_uri)
+        out.print(accuracy_table(metrics))
+        out.print(f"test rms {metrics['test_rms']:.4f} (Whittle {metrics['test_classical_rms']:.4f})")
+
+
+@app.command()
+def register(params: Path = PARAMS_OPTION,
+             model_dir: Path = typer.Option(Path("models"), "--models", help="Output of the train stage."),
+             reports_dir: Path = typer.Option(Path("reports"), "--reports", help="Output of the evaluate stage."),
+             tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
+    """Register the evaluated model; promote it to Production if it beats the champion (DVC stage `register`)."""
+    with reported_errors():
+        from roughml.params import register_params
+        from roughml.register import run_registration
+
+        decision = run_registration(register_params(_params(params)), model_dir, reports_dir,
+                                    tracking_uri=tracking_uri)
+        out.print(decision.reason if hasattr(decision, "reason") else decision)
+
+
+def _write_and_summarise(rows, output: Path) -> None:
+    from roughml.batch import exit_code, summary_table, write_rows
+
+    write_rows(rows, output)
+    out.print(summary_table(rows))
+    out.print(f"{len(rows)} rows -> {output}")
+    code = exit_code(rows)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def estimate(folder: Path = typer.Argument(..., help="Folder of images."),
+             output: Path = typer.Option(Path("results.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
+             recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
+             all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs.")) -> None:
+    """Classical estimate of ζ (Whittle fit of the extracted profile) for every image in FOLDER."""
+    with reported_errors():
+        from roughml.batch import estimate_folder, find_inputs
+
+        n = len(find_inputs(folder, recursive))
+        with _progress(n, "estimating") as advance:
+            rows = estimate_folder(folder, recursive=recursive, all_pages=all_pages, progress=advance)
+        _write_and_summarise(rows, output)
+
+
+class Stage(str, Enum):
+    Production = "Production"
+    Staging = "Staging"
+    Archived = "Archived"
+    None_ = "None"
+
+
+@app.command()
+def predict(folder: Path = typer.Argument(..., help="Folder of images."),
+            model_stage: Optional[Stage] = typer.Option(None, "--model-stage", help="Registry stage (default Production)."),
+            model_alias: Optional[str] = typer.Option(None, "--model-alias", help="Registry alias, e.g. production."),
+            model_version: Optional[int] = typer.Option(None, "--model-version", help="Registry version number."),
+            model_uri: Optional[str] = typer.Option(None, "--model-uri", help="Any MLflow model URI (runs:/…, models:/…, a path)."),
+            model_name: Optional[str] = typer.Option(None, "--model-name", help="Registered model name (default: params.yaml register.model_name, else roughml)."),
+            output: Path = typer.Option(Path("predictions.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
+            tracking_uri: Optional[str] = TRACKING_OPTION,
+            recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
+            all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs.")) -> None:
+    """Estimate ζ for every image in FOLDER with a registered model (plus the classical fit beside it)."""
+    with reported_errors():
+        chosen = [x for x in (model_stage, model_alias, model_version, model_uri) if x is not None]
+        if len(chosen) > 1:
+            err.print("error: give only one of --model-stage, --model-alias, --model-version, --model-uri")
+            raise typer.Exit(2)
+        from roughml import tracking
+        from roughml.batch import find_inputs
+        from roughml.predict import predict_folder
+        from roughml.registry import resolve_model_uri
+
+        tracking.configure(tracking_uri)
+        name = model_name or _default_model_name()
+        if model_uri is not None:
+            uri = resolve_model_uri(name, uri=model_uri)
+        elif model_version is not None:
+            uri = resolve_model_uri(name, version=model_version)
+        elif model_alias is not None:
+            uri = resolve_model_uri(name, alias=model_alias)
+        else:
+            uri = resolve_model_uri(name, stage=model_stage.value if model_stage else "Production")
+        n = len(find_inputs(folder, recursive))
+        with _progress(n, "predicting") as advance:
+            rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance)
+        _write_and_summarise(rows, output)
+
+
+def _default_model_name() -> str:
+    from roughml.params import ParamsError, load_params, register_params
+
+    try:
+        return register_params(load_params()).model_name
+    except ParamsError:
+        return "roughml"
+
+
+@app.command()
+def samples(out_path: Path = typer.Option(Path("gallery.png"), "--out", help="PNG to write."),
+            params: Path = PARAMS_OPTION,
+            per_family: int = typer.Option(4, "--per-family", min=1, max=16, help="Images per family.")) -> None:
+    """Write a gallery of example images of every synthetic family."""
+    with reported_errors():
+        from roughml.gallery import make_gallery
+        from roughml.params import generate_params
+
+        path = make_gallery(generate_params(_params(params)), out_path, per_family=per_family)
+        out.print(f"gallery -> {path}")
+
+
+@app.command(hidden=True)
+def examples(out_dir: Path = typer.Option(Path("examples/lab"), "--out", help="Folder to write."),
+             params: Path = PARAMS_OPTION,
+             count: int = typer.Option(8, "--count", min=1, max=100)) -> None:
+    """Re-create the shipped synthetic example images and their truth.csv."""
+    with reported_errors():
+        from roughml.examples import write_examples
+        from roughml.params import generate_params
+
+        paths = write_examples(generate_params(_params(params)), out_dir, n=count)
+        out.print(f"{len(paths)} example images -> {out_dir}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,93 @@
+"""The real pipeline: `dvc repro` on a tiny params.yaml in a scratch copy of the repo, then predict.
+
+Real DVC, real great-expectations, real SQLite MLflow store and registry, the real CLI in
+subprocesses: what a user gets from `make run`, shrunk to seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tiny import REPO, tiny_params, write_params
+
+BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.slow
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    environment.update(PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", DVC_NO_ANALYTICS="1",
+                       TF_CPP_MIN_LOG_LEVEL="2", **env)
+    result = subprocess.run(cmd, cwd=cwd, env=environment, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A scratch git+DVC project holding this repo's pipeline and code, with tiny params."""
+    root = tmp_path_factory.mktemp("project")
+    for name in ("dvc.yaml", ".dvcignore"):
+        shutil.copy(REPO / name, root / name)
+    for folder in ("src", "examples", ".dvc"):
+        shutil.copytree(REPO / folder, root / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+    write_params(root / "params.yaml", tiny_params(epochs=1))
+    run(["git", "init", "-q"], root)
+    run(["dvc", "repro"], root)
+    return root
+
+
+def test_repro_builds_every_stage_and_registers(project):
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    assert set(lock["stages"]) == {"generate", "validate", "train", "evaluate", "register"}
+    assert (project / "reports" / "validation_docs" / "index.html").exists()
+    assert (project / "models" / "model.keras").exists()
+    registration = yaml.safe_load((project / "reports" / "registration.json").read_text())
+    assert registration["promoted"] is True
+    assert (project / "mlflow.db").exists()
+    # nothing left to do on a second run
+    again = run(["dvc", "repro"], project)
+    assert "didn't change" in again.stdout or "up to date" in again.stdout
+
+
+def test_dataset_hash_is_reproducible(project, tmp_path):
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    recorded = next(o["md5"] for o in lock["stages"]["generate"]["outs"] if o["path"] == "data/generated")
+    other = tmp_path / "again"
+    shutil.copytree(project, other, ignore=shutil.ignore_patterns("data", "mlflow.db", "mlruns", "models", "reports"))
+    run(["dvc", "repro", "generate"], other)
+    lock2 = yaml.safe_load((other / "dvc.lock").read_text())
+    assert next(o["md5"] for o in lock2["stages"]["generate"]["outs"] if o["path"] == "data/generated") == recorded
+
+
+def test_predict_on_the_examples_with_the_production_model(project, tmp_path):
+    out = tmp_path / "predictions.csv"
+    result = run(["roughml", "predict", "--model-stage", "Production", "examples/lab", "--output", str(out)], project)
+    rows = list(csv.DictReader(out.open()))
+    truth = {r["file"]: float(r["zeta"]) for r in csv.DictReader((project / "examples" / "lab_truth.csv").open())}
+    assert result.returncode == 0
+    assert sorted(Path(r["path"]).name for r in rows) == sorted(truth)
+    assert all(r["status"] == "ok" for r in rows)
+    assert all(0.0 < float(r["zeta"]) < 2.0 and float(r["zeta_std"]) > 0 for r in rows)
+    assert all(r["zeta_classical"] != "" for r in rows)
+
+
+def test_bad_params_stop_with_one_line(project, tmp_path):
+    bad = tiny_params()
+    bad["train"]["epochs"] = "many"
+    params = write_params(tmp_path / "bad.yaml", bad)
+    result = run(["roughml", "train", "--params", str(params)], project, check=False)
+    assert result.returncode == 2
+    assert "train.epochs" in result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
