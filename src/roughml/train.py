@@ -157,11 +157,16 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
     out_dir.mkdir(parents=True, exist_ok=True)
     backup_dir = out_dir / ".backup"
 
+    import warnings
+
     import keras
     import mlflow
 
     from roughml import tracking
-    from roughml.dataset import load_split
+
+    # Keras warns that shuffle=True is ignored for tf.data input; our pipeline shuffles per bucket.
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+    from roughml.dataset import load_split, render_sample
     from roughml.fingerprint import dataset_fingerprint, git_commit
     from roughml.inputs import prepare_rows
     from roughml.model import build_model, compile_model
@@ -232,7 +237,7 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
         mlflow.log_artifact(str(out_dir / "training_curves.png"), artifact_path="plots")
         mlflow.log_artifact(str(out_dir / "history.csv"), artifact_path="plots")
         mlflow.log_artifact(str(model_path), artifact_path="keras")
-        _log_pyfunc(model_path, train_prep)
+        _log_pyfunc(model_path, render_sample(val_ds, 0))
         val_rms = [h.get("val_rms", np.nan) for h in history]
         best = float(np.nanmin(val_rms)) if history else float("nan")
         mlflow.log_metric("best_val_rms", best)
@@ -261,8 +266,16 @@ def _collect_history(run_id: str) -> list[dict[str, float]]:
     return [rows[k] for k in sorted(rows)]
 
 
-def _log_pyfunc(model_path: Path, train_prep) -> None:
-    """Log the model as an MLflow pyfunc that carries its preprocessing (see roughml.pyfunc_model)."""
+def _log_pyfunc(model_path: Path, example_image: np.ndarray) -> None:
+    """Log the model as an MLflow pyfunc that carries its preprocessing (see roughml.pyfunc_model).
+
+    The input example is one validation image as PNG bytes, the way a client would send it.
+    """
+    import pandas as pd
+    from PIL import Image
+
     from roughml import pyfunc_model
 
-    pyfunc_model.log_model(str(model_path))
+    buffer = io.BytesIO()
+    Image.fromarray(example_image).save(buffer, format="PNG")
+    pyfunc_model.log_model(str(model_path), input_example=pd.DataFrame({"image": [buffer.getvalue()]}))
