@@ -12,20 +12,22 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, NoReturn, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's C++ start-up chatter
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from roughml.errors import RoughmlError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure the roughness exponent ζ of interfaces (domain walls, cracks, contact lines) from images.")
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a non-terminal output is 80 columns for rich; long paths must stay on one line.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 PARAMS_OPTION = typer.Option(Path("params.yaml"), "--params", help="Pipeline parameters (YAML).")
 TRACKING_OPTION = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).")
@@ -37,11 +39,21 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except RoughmlError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     except KeyboardInterrupt:
-        err.print("interrupted: nothing half-written was left behind")
+        err.print("interrupted: nothing half-written was left behind", soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``.
+
+    ``soft_wrap`` because a non-terminal stderr is 80 columns wide for rich, which would break a
+    long path or URI over several lines; the message is escaped so that brackets in paths or
+    lists (``page[0]``, ``['key']``) are printed, not taken as rich markup.
+    """
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _params(path: Path) -> dict:
@@ -116,7 +128,7 @@ def evaluate(params: Path = PARAMS_OPTION,
         from roughml.evaluate import accuracy_table, run_evaluation
 
         metrics = run_evaluation(_params(params), model_dir, data_dir, out_dir, tracking_uri=tracking_uri)
-        out.print(accuracy_table(metrics))
+        out.print(accuracy_table(metrics), soft_wrap=False)
         out.print(f"test rms {metrics['test_rms']:.4f} (Whittle {metrics['test_classical_rms']:.4f})")
 
 
@@ -135,11 +147,20 @@ def register(params: Path = PARAMS_OPTION,
         out.print(decision.reason if hasattr(decision, "reason") else decision)
 
 
+def _check_output(output: Path) -> None:
+    """Refuse an output path that cannot be a file before a long batch runs, not after it."""
+    if output.is_dir():
+        fail(f"{output}: is a folder; give a file name for --output (.csv or .json)")
+
+
 def _write_and_summarise(rows, output: Path) -> None:
     from roughml.batch import exit_code, summary_table, write_rows
 
-    write_rows(rows, output)
-    out.print(summary_table(rows))
+    try:
+        write_rows(rows, output)
+    except OSError as exc:  # read-only folder, disk full, …: the atomic write left nothing behind
+        fail(f"{output}: cannot write results ({exc.strerror or exc})")
+    out.print(summary_table(rows), soft_wrap=False)
     out.print(f"{len(rows)} rows -> {output}")
     code = exit_code(rows)
     if code:
@@ -155,6 +176,7 @@ def estimate(folder: Path = typer.Argument(..., help="Folder of images."),
     with reported_errors():
         from roughml.batch import estimate_folder, find_inputs
 
+        _check_output(output)
         n = len(find_inputs(folder, recursive))
         with _progress(n, "estimating") as advance:
             rows = estimate_folder(folder, recursive=recursive, all_pages=all_pages, progress=advance)
@@ -169,7 +191,7 @@ class Stage(str, Enum):
 
 
 @app.command()
-def predict(folder: Path = typer.Argument(..., help="Folder of images."),
+def predict(folder: Path = typer.Argument(..., help="Folder of images (or one image file)."),
             model_stage: Optional[Stage] = typer.Option(None, "--model-stage", help="Registry stage (default Production)."),
             model_alias: Optional[str] = typer.Option(None, "--model-alias", help="Registry alias, e.g. production."),
             model_version: Optional[int] = typer.Option(None, "--model-version", help="Registry version number."),
@@ -178,18 +200,19 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images."),
             output: Path = typer.Option(Path("predictions.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
             tracking_uri: Optional[str] = TRACKING_OPTION,
             recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
-            all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs.")) -> None:
+            all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs."),
+            classical: bool = typer.Option(True, "--classical/--no-classical", help="Also run the Whittle fit (zeta_classical); --no-classical is several times faster.")) -> None:
     """Estimate ζ for every image in FOLDER with a registered model (plus the classical fit beside it)."""
     with reported_errors():
         chosen = [x for x in (model_stage, model_alias, model_version, model_uri) if x is not None]
         if len(chosen) > 1:
-            err.print("error: give only one of --model-stage, --model-alias, --model-version, --model-uri")
-            raise typer.Exit(2)
+            fail("give only one of --model-stage, --model-alias, --model-version, --model-uri")
         from roughml import tracking
-        from roughml.batch import find_inputs
-        from roughml.predict import predict_folder
+        from roughml.predict import list_inputs, predict_folder
         from roughml.registry import resolve_model_uri
 
+        _check_output(output)
+        n = len(list_inputs(folder, recursive))  # a missing folder fails before MLflow starts
         tracking.configure(tracking_uri)
         name = model_name or _default_model_name()
         if model_uri is not None:
@@ -200,9 +223,9 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images."),
             uri = resolve_model_uri(name, alias=model_alias)
         else:
             uri = resolve_model_uri(name, stage=model_stage.value if model_stage else "Production")
-        n = len(find_inputs(folder, recursive))
         with _progress(n, "predicting") as advance:
-            rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance)
+            rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance,
+                                  classical=classical)
         _write_and_summarise(rows, output)
 
 
