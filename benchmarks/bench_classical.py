@@ -7,13 +7,16 @@ with random orientation/polarity, ζ uniform in [0.1, 1.0] and rms widths log-un
 of the image size.
 
 Run: ``python benchmarks/bench_classical.py [--n 300] [--out reports]``; writes
-``bench_classical.json`` and ``bench_classical.md`` atomically.
+``bench_classical.json`` and ``bench_classical.md`` atomically. Timings: whole image
+(``seconds_per_image``: detect + extract + Whittle + structure factor) and the Whittle fit alone per
+profile, with σ² fixed and fitted; the machine's load average is recorded beside them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -42,7 +45,7 @@ def run_size(size: int, n: int, rng: np.random.Generator) -> dict:
     sf_est = np.empty(n)
     std_est = np.empty(n)
     geometry_ok = 0
-    seconds = 0.0
+    seconds = fit_seconds = free_seconds = 0.0
     for i in range(n):
         orientation = render.ORIENTATIONS[rng.integers(2)]
         bright = render.BRIGHT_SIDES[orientation][rng.integers(2)]
@@ -53,7 +56,12 @@ def run_size(size: int, n: int, rng: np.random.Generator) -> dict:
         geometry_ok += (est.orientation, est.bright_side) == (orientation, bright)
         whittle_est[i], std_est[i], sf_est[i] = est.zeta, est.zeta_std, est.zeta_structure_factor
         h = extract_profile(canonicalize(image, detect_orientation(image)))
+        start = time.perf_counter()
+        whittle(h)
+        fit_seconds += time.perf_counter() - start
+        start = time.perf_counter()
         free_est[i] = whittle(h, noise="free")[0]
+        free_seconds += time.perf_counter() - start
 
     def rms(err: np.ndarray) -> float | None:
         return float(np.sqrt(np.mean(err ** 2))) if err.size else None
@@ -70,6 +78,8 @@ def run_size(size: int, n: int, rng: np.random.Generator) -> dict:
         "structure_factor": stats(sf_est),
         "whittle_mean_reported_std": float(np.mean(std_est)),
         "geometry_correct": geometry_ok / n, "seconds_per_image": seconds / n,
+        "whittle_seconds_per_profile": fit_seconds / n,
+        "whittle_free_noise_seconds_per_profile": free_seconds / n,
     }
 
 
@@ -78,14 +88,15 @@ def markdown(results: list[dict]) -> str:
              f"ζ uniform in {list(ZETA_RANGE)}, rms width {list(WIDTH_FRACTION_RANGE)} of the size, "
              "random orientation/polarity, full image pipeline. RMS error of ζ:", "",
              "| size | n | CRB | Whittle (σ² = 1/12) | goal | Whittle (σ² fitted) | structure factor | "
-             "Whittle bias | mean reported σ | geometry ok | s/image |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Whittle bias | mean reported σ | geometry ok | s/image | Whittle ms/profile (σ² fixed / fitted) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(
             f"| {r['size']} | {r['n']} | {r['crb']:.3f} | {r['whittle']['rms']:.3f} | {r['goal_whittle_rms']:.3f} "
             f"| {r['whittle_free_noise']['rms']:.3f} | {r['structure_factor']['rms']:.3f} "
             f"| {r['whittle']['bias']:+.3f} | {r['whittle_mean_reported_std']:.3f} "
-            f"| {r['geometry_correct']:.0%} | {r['seconds_per_image']:.3f} |")
+            f"| {r['geometry_correct']:.0%} | {r['seconds_per_image']:.3f} "
+            f"| {1e3 * r['whittle_seconds_per_profile']:.2f} / {1e3 * r['whittle_free_noise_seconds_per_profile']:.2f} |")
     lines += ["", "Whittle rms error per ζ bin:", "", "| size | " + " | ".join(results[0]["whittle"]["rms_by_bin"]) + " |",
               "|---|" + "---|" * len(results[0]["whittle"]["rms_by_bin"])]
     for r in results:
@@ -108,7 +119,8 @@ def main() -> None:
               f"(goal {GOALS[size]:.3f})  fitted-σ² {result['whittle_free_noise']['rms']:.3f}  "
               f"SF {result['structure_factor']['rms']:.3f}  geometry {result['geometry_correct']:.0%}", flush=True)
     report = {"benchmark": "classical", "seed": args.seed, "python": platform.python_version(),
-              "machine": platform.machine(), "results": results}
+              "machine": platform.machine(), "cpu_count": os.cpu_count(),
+              "load_average": [round(x, 2) for x in os.getloadavg()], "results": results}
     atomic_write_text(args.out / "bench_classical.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(args.out / "bench_classical.md", markdown(results))
     print(markdown(results))

@@ -107,3 +107,123 @@ def test_comb_like_very_rough_wall(orientation, bright):
     found = detect_orientation(img)
     assert (found.orientation, found.bright_side) == (orientation, bright)
     np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
+
+
+# --- large images: detection runs at half resolution ------------------------------------------------
+
+from roughml import extract  # noqa: E402
+
+
+@pytest.mark.parametrize("orientation, bright", GEOMETRIES)
+def test_large_binary_detection_and_exact_profile(orientation, bright):
+    size = 2 * extract.DETECT_REDUCE_SIDE + 1  # odd size: the last row/column is left out of the 2x2 blocks
+    h = _heights(6, 0.9, length=size)
+    img = render.render_binary(h, size, orientation, bright)
+    found = detect_orientation(img)
+    assert (found.orientation, found.bright_side) == (orientation, bright)
+    assert found.contrast > 0.5
+    np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
+
+
+@pytest.mark.parametrize("orientation, bright", GEOMETRIES)
+def test_large_lab_detection_all_geometries(orientation, bright):
+    rng = np.random.default_rng(7)
+    h = _heights(7, 0.6, length=320)
+    img = render.render_lab(h, 320, orientation, bright, LAB, rng)
+    found = detect_orientation(img)
+    assert (found.orientation, found.bright_side) == (orientation, bright)
+    profile = extract_profile(canonicalize(img, found))
+    x = np.arange(h.size)
+    residual = profile - h
+    residual -= np.polyval(np.polyfit(x, residual, 1), x)
+    # A 2° rotation of a 320 px image moves a wall this rough by a few px along the rows too.
+    assert np.median(np.abs(residual)) <= 2.5
+    assert np.corrcoef(profile, h)[0, 1] > 0.97
+
+
+@pytest.mark.parametrize("orientation, bright", GEOMETRIES)
+def test_large_comb_like_wall(orientation, bright):
+    # Neighbouring lines of a white-noise wall step far apart: the 2x2 average halves each step
+    # but keeps one rise per line along the wall.
+    h = 256 + np.random.default_rng(10).integers(-120, 120, size=512)
+    img = render.render_binary(h, 512, orientation, bright)
+    found = detect_orientation(img)
+    assert (found.orientation, found.bright_side) == (orientation, bright)
+    np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
+
+
+@pytest.mark.parametrize("case", ["uniform", "noise", "disk", "stripe_along_rows"])
+def test_large_no_interface_raises(case):
+    size = 320
+    rng = np.random.default_rng(1)
+    if case == "uniform":
+        img = np.full((size, size), 0.4)
+    elif case == "noise":
+        img = rng.random((size, size))
+    elif case == "disk":
+        yy, xx = np.mgrid[:size, :size]
+        img = (np.hypot(yy - size / 2, xx - size / 2) < size / 4).astype(np.float64)
+    else:
+        img = np.zeros((size, size))
+        img[:, 100:200] = 1.0
+    with pytest.raises(NoInterfaceError):
+        detect_orientation(img)
+
+
+def test_reduced_is_the_2x2_block_mean():
+    img = np.arange(11 * 9, dtype=np.float32).reshape(11, 9) ** 1.5
+    big = np.kron(img, np.ones((40, 40), np.float32))[:281, :301]
+    reduced = extract._reduced(big)
+    assert reduced.shape == (140, 150) and reduced.dtype == np.float32
+    np.testing.assert_allclose(reduced, big[:280, :300].reshape(140, 2, 150, 2).mean(axis=(1, 3)), rtol=1e-6)
+    small = np.ones((100, 400), np.float32)
+    assert extract._reduced(small) is small
+
+
+# --- the pieces of binarize -----------------------------------------------------------------------------
+
+def test_otsu_threshold_matches_scikit_image():
+    from scipy import ndimage
+    from skimage.filters import threshold_otsu
+
+    rng = np.random.default_rng(2)
+    for scale in (1.0, 0.3):
+        img = ndimage.gaussian_filter(rng.random((120, 90)) * scale, 1.0)
+        img[:, 45:] += 0.2 * scale
+        lo, hi = img.min(), img.max()
+        assert extract._otsu_threshold(img) == pytest.approx(threshold_otsu(img), abs=(hi - lo) / 256 + 1e-12)
+
+
+def test_illumination_fit_equals_least_squares_on_every_pixel():
+    rng = np.random.default_rng(3)
+    rows, cols = 40, 30
+    smooth = rng.random((rows, cols))
+    mask = rng.random((rows, cols)) > 0.5
+    r = np.arange(rows, dtype=np.float64) / rows - 0.5
+    c = np.arange(cols, dtype=np.float64) / cols - 0.5
+    plain = np.array([[rows * cols, 0.0, cols * r.sum(), rows * c.sum()], [0.0, 0.0, 0.0, 0.0],
+                      [0.0, 0.0, cols * (r @ r), r.sum() * c.sum()], [0.0, 0.0, 0.0, rows * (c @ c)]])
+    coef = extract._illumination_fit(plain, mask, smooth, r, c, smooth.sum(axis=1), smooth.sum(axis=0))
+    rr, cc = np.meshgrid(r, c, indexing="ij")
+    design = np.stack([np.ones(smooth.size), mask.ravel(), rr.ravel(), cc.ravel()], axis=1).astype(np.float64)
+    expected = np.linalg.lstsq(design, smooth.ravel(), rcond=None)[0]
+    np.testing.assert_allclose(coef, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_heights_from_mask_wide_rows_and_islands():
+    bright = np.zeros((3, 40000), bool)
+    bright[0, 25000:] = True
+    bright[1, 39999:] = True
+    bright[2, 5:] = True
+    bright[2, 100:103] = False  # a small dark island right of the wall is ignored
+    np.testing.assert_array_equal(extract.heights_from_mask(bright), [25000.0, 39999.0, 5.0])
+
+
+def test_is_two_level():
+    binary = np.zeros((64, 64), np.uint8)
+    binary[:, 30:] = 255
+    assert extract.is_two_level(binary) and extract.is_two_level(np.zeros((8, 8)))
+    late = binary.copy()
+    late[60, 10] = 128  # a third level far from the first rows
+    assert not extract.is_two_level(late)
+    assert not extract.is_two_level(np.random.default_rng(0).random((64, 64)))

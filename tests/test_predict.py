@@ -205,3 +205,127 @@ def test_pyfunc_through_mlflow_server(server_tracking, keras_file, image_folder)
     _check_frame(df, n_ok=1, n_error=1)
     rows = predict_folder(image_folder, uri)
     assert sorted(r.status for r in rows) == ["error", "error", "error", "ok", "ok", "ok"]
+
+
+# --- per-image work, worker processes, batching ------------------------------------------------------
+
+from roughml import predict as rpredict  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def many_files(tmp_path_factory) -> list[Path]:
+    """20 files: walls of three sizes in all orientations, plus a uniform, a corrupt and a text file."""
+    from roughml import render
+
+    folder = tmp_path_factory.mktemp("many")
+    geometries = [("vertical", "right"), ("vertical", "left"), ("horizontal", "bottom"), ("horizontal", "top")]
+    for i in range(17):
+        canonical = wall_image((64, 80, 96)[i % 3], 64, seed=10 + i)
+        if i % 5 == 4:  # some grayscale (noisy) walls: the classical fit then frees the noise floor
+            canonical = np.clip(canonical + np.random.default_rng(i).normal(0, 12, canonical.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(render.orient(canonical, *geometries[i % 4])).save(folder / f"w{i:02d}.png")
+    Image.fromarray(np.full((64, 64), 90, np.uint8)).save(folder / "w05_uniform.png")
+    (folder / "w09_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (folder / "w13_notes.txt").write_text("not an image")
+    return list_inputs(folder)
+
+
+def _same_prepared(a, b) -> None:
+    assert [rec["path"] for rec, _ in a] == [rec["path"] for rec, _ in b]
+    def comparable(record):  # NaN never equals NaN; as None it does
+        return {k: None if isinstance(v, float) and math.isnan(v) else v
+                for k, v in record.items() if k != "zeta_classical"}
+
+    for (rec_a, img_a), (rec_b, img_b) in zip(a, b):
+        assert comparable(rec_a) == comparable(rec_b)
+        assert rec_a["zeta_classical"] == pytest.approx(rec_b["zeta_classical"], nan_ok=True)
+        if img_a is None:
+            assert img_b is None
+        else:
+            np.testing.assert_array_equal(img_a, img_b)
+
+
+def test_prepare_item_shares_the_geometry_with_the_classical_estimate():
+    from roughml import render
+    from roughml.estimators import estimate_image
+
+    gray = render.orient(wall_image(96, 64, 3), "horizontal", "top")
+    record, image = rpredict.prepare_item("a", gray, None, classical=True)
+    assert record["status"] == "ok" and record["orientation"] == "horizontal"
+    assert (record["height"], record["width"]) == gray.shape
+    assert record["zeta_classical"] == pytest.approx(estimate_image(gray).zeta)
+    assert image.dtype == np.float32 and image.shape[0] == 96  # canonical: wall along the rows
+    record, image = rpredict.prepare_item("b", gray, None, classical=False)
+    assert math.isnan(record["zeta_classical"]) and image is not None
+    record, image = rpredict.prepare_item("c", np.full((64, 64), 7, np.uint8), None, classical=True)
+    assert image is None and record["status"] == "error" and "uniform" in record["message"]
+    assert (record["height"], record["width"]) == (64, 64)
+    record, image = rpredict.prepare_item("d", None, "x: not an image", classical=True)
+    assert image is None and record["message"] == "x: not an image" and record["width"] is None
+
+
+def test_prepared_stream_with_workers_matches_in_process(many_files):
+    serial = list(rpredict.PreparedStream(many_files, classical=True, workers=0).__enter__())
+    assert len(serial) == len(many_files)
+    assert sum(rec["status"] == "ok" for rec, _ in serial) == 17
+    assert all(math.isfinite(rec["zeta_classical"]) for rec, _ in serial if rec["status"] == "ok")
+    with rpredict.PreparedStream(many_files, classical=True, workers=2) as stream:
+        assert stream._pool is not None
+        parallel = list(stream)
+    _same_prepared(parallel, serial)
+    # A byte budget smaller than one image still moves every file through, in order.
+    with rpredict.PreparedStream(many_files, classical=True, workers=2, buffer_bytes=1) as stream:
+        tight = list(stream)
+    _same_prepared(tight, serial)
+
+
+def test_prepared_stream_finishes_in_process_when_the_pool_goes_away(many_files):
+    serial = list(rpredict.PreparedStream(many_files, classical=False, workers=0).__enter__())
+    with rpredict.PreparedStream(many_files, classical=False, workers=2) as stream:
+        stream._pool.shutdown(wait=True, cancel_futures=True)  # as if the workers had died
+        rescued = list(stream)
+    _same_prepared(rescued, serial)
+
+
+def test_predict_paths_with_workers_and_pixel_capped_batches(keras_file, many_files, monkeypatch):
+    model = pyfunc_model.RoughnessPyfunc(classical=False)
+    model.load_keras(keras_file)
+    seen = []
+    serial = list(rpredict.predict_paths(many_files, model, workers=0, batch_size=64))
+    monkeypatch.setattr(pyfunc_model, "MAX_BATCH_PIXELS", 2 * 96 * 64)  # at most 2 images per pass
+    parallel = list(rpredict.predict_paths(many_files, model, workers=2, batch_size=5, progress=seen.append))
+    assert [r.path for r in parallel] == [str(p) for p in many_files]
+    assert seen == [5, 5, 5, 5] and sum(seen) == len(many_files)
+    for a, b in zip(serial, parallel):
+        assert (a.status, a.orientation, a.width, a.height) == (b.status, b.orientation, b.width, b.height)
+        if a.status == "ok":
+            assert b.zeta == pytest.approx(a.zeta, abs=1e-5) and b.zeta_std == pytest.approx(a.zeta_std, rel=1e-4)
+    assert sum(r.status == "ok" for r in parallel) == 17
+
+
+def test_native_stderr_silenced_only_inside():
+    script = ("import os\nfrom roughml.pyfunc_model import _native_stderr_silenced\n"
+              "with _native_stderr_silenced():\n    os.write(2, b'hidden\\n')\nos.write(2, b'shown\\n')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "shown\n"
+
+
+def test_cli_predict_with_workers_keeps_order_and_errors(sqlite_tracking, keras_file, many_files):
+    """The real command: workers are forked before TensorFlow loads; one row per file, in order."""
+    _log_and_register(keras_file, 0.2)
+    folder = many_files[0].parent
+    out = folder.parent / "cli_predictions.csv"
+    exe = Path(sys.executable).with_name("roughml")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "roughml.cli"]
+    proc = subprocess.run(command + ["predict", str(folder), "--tracking-uri", sqlite_tracking,
+                                     "--model-name", "roughml", "--output", str(out), "--classical"],
+                          capture_output=True, text=True, timeout=300, cwd=str(folder.parent))
+    assert proc.returncode == 1, proc.stderr[-3000:]  # some rows are errors
+    assert "oneDNN" not in proc.stderr and "absl" not in proc.stderr
+    df = pd.read_csv(out)
+    assert list(df["path"]) == [str(p) for p in many_files]
+    ok = df["status"] == "ok"
+    assert ok.sum() == 17 and np.isfinite(df.loc[ok, "zeta"]).all()
+    assert df.loc[ok, "zeta_classical"].notna().all()
+    assert set(df.loc[~ok, "path"].map(lambda p: Path(p).name)) == {"w05_uniform.png", "w09_corrupt.png", "w13_notes.txt"}

@@ -29,6 +29,8 @@ MIN_CROSSING_SHARE = 0.5
 #: Gaussian smoothing (px) along each row before thresholding; never across rows, which would
 #: average neighbouring heights and smooth the very roughness being measured.
 ROW_SMOOTHING = 1.0
+#: Images whose shorter side is at least this (px) are searched for a wall at half resolution.
+DETECT_REDUCE_SIDE = 256
 
 ORIENTATIONS = ("vertical", "horizontal")
 BRIGHT_SIDES = {"vertical": ("right", "left"), "horizontal": ("bottom", "top")}
@@ -46,14 +48,14 @@ class Orientation:
     contrast: float = 1.0
 
 
-def _as_float(gray: np.ndarray) -> np.ndarray:
-    """float64 copy of a 2-D image; integer images are scaled by their dtype's maximum."""
+def _as_float(gray: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """Floating copy of a 2-D image; integer images are scaled by their dtype's maximum."""
     arr = np.asarray(gray)
     if arr.ndim != 2:
         raise NoInterfaceError(f"expected a 2-D grayscale image, got shape {arr.shape}")
     if arr.dtype.kind in "ui" and arr.dtype != np.bool_:
-        return arr.astype(np.float64) / float(np.iinfo(arr.dtype).max)
-    return arr.astype(np.float64)
+        return arr.astype(dtype) / dtype(np.iinfo(arr.dtype).max)
+    return arr.astype(dtype)
 
 
 def _edge_scale(shape: tuple[int, int]) -> float:
@@ -61,19 +63,51 @@ def _edge_scale(shape: tuple[int, int]) -> float:
     return max(1.5, min(shape) / 340.0)
 
 
-def _line_step_scores(deriv: np.ndarray) -> tuple[float, float]:
+def _reduced(img: np.ndarray) -> np.ndarray:
+    """``img`` block-averaged 2 x 2 when its shorter side is at least ``DETECT_REDUCE_SIDE``.
+
+    Why: the geometry is a property of the whole image; half the resolution keeps one step per
+    line (a rough wall averaged over two neighbouring lines still rises, twice by half) and
+    halves the pixel noise, while every later operation costs a quarter.
+    """
+    rows, cols = img.shape
+    if min(rows, cols) < DETECT_REDUCE_SIDE:
+        return img
+    rows, cols = rows - rows % 2, cols - cols % 2
+    total = img[0:rows:2, 0:cols:2] + img[1:rows:2, 0:cols:2]
+    total += img[0:rows:2, 1:cols:2]
+    total += img[1:rows:2, 1:cols:2]
+    total *= img.dtype.type(0.25)
+    return total
+
+
+def _centred_rows(deriv: np.ndarray) -> np.ndarray:
+    """Each line (axis 1) minus its median: a smooth illumination ramp gives a constant slope."""
+    return deriv - np.median(deriv, axis=1, keepdims=True)
+
+
+def _line_step_scores(centred: np.ndarray) -> tuple[float, float]:
     """Robust strength of the rising and falling edge met by a typical line (axis 1).
 
-    A wall crossed by every line gives each line one strong signed peak of the derivative (the
-    line's median derivative, i.e. a smooth illumination ramp, is subtracted first); the median
-    over lines of the largest rise (and of the largest fall) measures it and ignores
-    the few lines hit by an island. Noise and a comb-like rough wall give rises and falls alike,
-    so only the *difference* of the two is evidence of a wall and of its polarity.
+    A wall crossed by every line gives each line one strong signed peak of the (line-centred)
+    derivative; the median over lines of the largest rise (and of the largest fall) measures it
+    and ignores the few lines hit by an island. Noise and a comb-like rough wall give rises and
+    falls alike, so only the *difference* of the two is evidence of a wall and of its polarity.
     """
-    centred = deriv - np.median(deriv, axis=1, keepdims=True)  # drops smooth illumination ramps
     rise = float(np.median(centred.max(axis=1)))
     fall = float(np.median(-centred.min(axis=1)))
     return rise, fall
+
+
+def _noise_level(deriv: np.ndarray) -> float:
+    """Robust standard deviation (MAD) of the filter output, from at most ~64k of its values.
+
+    Most pixels are far from the wall, so the median absolute deviation is the pixel noise; a
+    regular subsample gives the same median to well below its own sampling error.
+    """
+    stride = max(1, int(np.sqrt(deriv.size / 65536.0)))
+    sample = deriv[::stride, ::stride].ravel()
+    return 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
 
 
 def detect_orientation(gray: np.ndarray) -> Orientation:
@@ -83,14 +117,15 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     dominate, smooth illumination gradients hardly register); for every line in that direction
     the largest rise and the largest fall are taken; the wall direction is the one where the
     median rise and median fall differ most (a wall makes every line step once with the same
-    sign). The reported contrast is the grey-level step between the two domains.
+    sign). The reported contrast is the grey-level step between the two domains. Images whose
+    shorter side is at least ``DETECT_REDUCE_SIDE`` px are analysed at half resolution (float32).
 
     Raises
     ------
     NoInterfaceError
         Image smaller than ``MIN_SIDE`` px, uniform, pure noise, or without a wall crossing it.
     """
-    img = _as_float(gray)
+    img = _as_float(gray, np.float32)
     rows, cols = img.shape
     if rows < MIN_SIDE or cols < MIN_SIDE:
         raise NoInterfaceError(f"image too small ({rows}x{cols} px): at least {MIN_SIDE} px per side needed")
@@ -98,28 +133,28 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
         img = np.nan_to_num(img, nan=float(np.nanmean(img)) if np.isfinite(img).any() else 0.0)
     if float(np.ptp(img)) < MIN_CONTRAST:
         raise NoInterfaceError("image is uniform: no interface to measure")
+    img = _reduced(img)
     sigma = _edge_scale(img.shape)
     # 1-D filters: each line is filtered on its own, so a rough (comb-like) wall keeps one sharp
     # step per line instead of being averaged with its neighbours' steps.
     d_cols = ndimage.gaussian_filter1d(img, sigma, axis=1, order=1, mode="nearest")  # along rows
-    d_rows = ndimage.gaussian_filter1d(img, sigma, axis=0, order=1, mode="nearest")  # along columns
-    rise_v, fall_v = _line_step_scores(d_cols)
-    rise_h, fall_h = _line_step_scores(d_rows.T)
+    d_rows = ndimage.gaussian_filter1d(img.T.copy(), sigma, axis=1, order=1, mode="nearest")  # along columns
+    centred_v, centred_h = _centred_rows(d_cols), _centred_rows(d_rows)
+    rise_v, fall_v = _line_step_scores(centred_v)
+    rise_h, fall_h = _line_step_scores(centred_h)
     score_v, score_h = rise_v - fall_v, rise_h - fall_h
     vertical = abs(score_v) >= abs(score_h)
     score = score_v if vertical else score_h
-    deriv = d_cols if vertical else d_rows.T
-    # Noise level of the filter output, robustly (most pixels are far from the wall).
-    noise = 1.4826 * float(np.median(np.abs(deriv - np.median(deriv))))
+    deriv, centred = (d_cols, centred_v) if vertical else (d_rows, centred_h)
+    noise = _noise_level(deriv)
     to_step = np.sqrt(2.0 * np.pi) * sigma  # peak of a Gaussian-filtered unit step -> step height
     step = abs(score) * to_step
     lines = deriv.shape[0]
     if step < MIN_CONTRAST or abs(score) < MIN_SNR * noise / np.sqrt(lines):
         raise NoInterfaceError(f"no wall found: edge contrast {step:.3f} is too weak against "
                                f"pixel noise {noise * to_step:.3f}")
-    signed = deriv if score > 0 else -deriv
-    signed = signed - np.median(signed, axis=1, keepdims=True)
-    crossing = float(np.mean(signed.max(axis=1) > 0.5 * abs(score)))
+    peak = centred.max(axis=1) if score > 0 else -centred.min(axis=1)
+    crossing = float(np.mean(peak > 0.5 * abs(score)))
     if crossing < MIN_CROSSING_SHARE:
         raise NoInterfaceError(f"no wall crosses the image: only {crossing:.0%} of lines cross an edge")
     if vertical:
@@ -157,11 +192,21 @@ def canonicalize(gray: np.ndarray, orientation: Orientation) -> np.ndarray:
     return arr.T if side == "bottom" else arr[::-1, :].T
 
 
-def is_two_level(img: np.ndarray) -> bool:
-    """True for clean binary images (at most two grey levels): they need no smoothing."""
-    first = img.flat[0]
-    other = img[img != first]
+def _at_most_two_levels(values: np.ndarray) -> bool:
+    first = values.flat[0]
+    other = values[values != first]
     return other.size == 0 or bool(np.all(other == other.flat[0]))
+
+
+def is_two_level(img: np.ndarray) -> bool:
+    """True for clean binary images (at most two grey levels): they need no smoothing.
+
+    The first rows are checked first: a grayscale image almost always shows a third level there,
+    which spares the pass over the whole image.
+    """
+    img = np.asarray(img)
+    head = img[: max(1, 4096 // max(1, img.shape[-1]))] if img.ndim == 2 else img
+    return _at_most_two_levels(head) and _at_most_two_levels(img)
 
 
 def binarize(canonical: np.ndarray) -> np.ndarray:
@@ -181,21 +226,59 @@ def binarize(canonical: np.ndarray) -> np.ndarray:
     smooth = ndimage.gaussian_filter1d(img, ROW_SMOOTHING, axis=1, mode="nearest")
     if float(np.ptp(smooth)) < MIN_CONTRAST:
         raise NoInterfaceError("image is uniform: no interface to measure")
-    mask = smooth > threshold_otsu(smooth)
+    mask = smooth > _otsu_threshold(smooth)
     rows, cols = img.shape
-    r = (np.arange(rows, dtype=np.float64) / rows - 0.5)[:, None] * np.ones((1, cols))
-    c = np.ones((rows, 1)) * (np.arange(cols, dtype=np.float64) / cols - 0.5)[None, :]
+    r = np.arange(rows, dtype=np.float64) / rows - 0.5
+    c = np.arange(cols, dtype=np.float64) / cols - 0.5
+    # Least squares of smooth ≈ dark + step·mask + tilt_r·r + tilt_c·c over all pixels, through
+    # the 4 x 4 normal equations: r and c are separable, so every entry is a row or column sum.
+    row_sums, col_sums = smooth.sum(axis=1), smooth.sum(axis=0)
+    plain = np.array([[rows * cols, 0.0, cols * r.sum(), rows * c.sum()],
+                      [0.0, 0.0, 0.0, 0.0],
+                      [0.0, 0.0, cols * (r @ r), r.sum() * c.sum()],
+                      [0.0, 0.0, 0.0, rows * (c @ c)]])
     for _ in range(3):
-        design = np.stack([np.ones(img.size), mask.ravel().astype(np.float64), r.ravel(), c.ravel()], axis=1)
-        coef, *_ = np.linalg.lstsq(design, smooth.ravel(), rcond=None)
+        coef = _illumination_fit(plain, mask, smooth, r, c, row_sums, col_sums)
         if abs(coef[1]) < 1e-9:
             break
-        flat = smooth - coef[2] * r - coef[3] * c
+        flat = smooth - (coef[2] * r)[:, None] - (coef[3] * c)[None, :]
         new_mask = flat > coef[0] + 0.5 * coef[1]
         if np.array_equal(new_mask, mask):
             break
         mask = new_mask
     return mask
+
+
+def _otsu_threshold(img: np.ndarray, nbins: int = 256) -> float:
+    """Otsu's threshold of ``img`` over ``nbins`` equal bins between its extremes.
+
+    Same bins as ``skimage.filters.threshold_otsu`` (``np.histogram`` over the image range), but
+    counted with ``np.bincount``, several times faster; a value within rounding of a bin edge may
+    fall in the neighbouring bin, which only seeds the refinement in :func:`binarize`.
+    """
+    lo, hi = float(img.min()), float(img.max())
+    edges = np.linspace(lo, hi, nbins + 1)
+    index = ((img - lo) * (nbins / (hi - lo))).astype(np.intp).ravel()
+    np.minimum(index, nbins - 1, out=index)
+    counts = np.bincount(index, minlength=nbins)
+    return float(threshold_otsu(hist=(counts, 0.5 * (edges[:-1] + edges[1:]))))
+
+
+def _illumination_fit(plain: np.ndarray, mask: np.ndarray, smooth: np.ndarray, r: np.ndarray,
+                      c: np.ndarray, row_sums: np.ndarray, col_sums: np.ndarray) -> np.ndarray:
+    """Coefficients (dark, step, tilt_r, tilt_c) of the least-squares illumination model.
+
+    ``plain`` holds the mask-independent entries of XᵀX (upper triangle, mask row zero).
+    """
+    per_row = np.count_nonzero(mask, axis=1).astype(np.float64)
+    per_col = np.count_nonzero(mask, axis=0).astype(np.float64)
+    gram = plain.copy()
+    gram[0, 1] = gram[1, 1] = per_row.sum()
+    gram[1, 2] = per_row @ r
+    gram[1, 3] = per_col @ c
+    gram = np.triu(gram) + np.triu(gram, 1).T
+    moments = np.array([row_sums.sum(), float(smooth[mask].sum()), r @ row_sums, c @ col_sums])
+    return np.linalg.lstsq(gram, moments, rcond=None)[0]
 
 
 def heights_from_mask(bright: np.ndarray) -> np.ndarray:
@@ -205,8 +288,9 @@ def heights_from_mask(bright: np.ndarray) -> np.ndarray:
     sum of +1 (dark) / −1 (bright). An island far from the wall costs more than it gains, so it
     is ignored; on a clean row the maximum is exactly the number of dark pixels.
     """
-    score = np.where(bright, -1, 1).astype(np.int32)
-    cumulative = np.concatenate([np.zeros((bright.shape[0], 1), np.int32), np.cumsum(score, axis=1)], axis=1)
+    dtype = np.int16 if bright.shape[1] < np.iinfo(np.int16).max else np.int32
+    cumulative = np.zeros((bright.shape[0], bright.shape[1] + 1), dtype)
+    np.cumsum(np.where(bright, dtype(-1), dtype(1)), axis=1, dtype=dtype, out=cumulative[:, 1:])
     return np.argmax(cumulative, axis=1).astype(np.float64)
 
 

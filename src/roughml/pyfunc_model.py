@@ -3,8 +3,9 @@
 Why a pyfunc around the Keras model: a ``.keras`` file alone expects canonical arrays (wall top to
 bottom, dark domain left, values in [0, 1]); users and ``mlflow models serve`` have image *files*.
 The pyfunc carries the whole chain (decode, canonicalise with ``roughml.preprocess.prepare``,
-batched inference, classical Whittle estimate for comparison) so that every consumer — the
-``roughml predict`` CLI, a REST endpoint, a Spark UDF — gets the same numbers. Bad images become
+classical Whittle estimate for comparison, batched inference) so that every consumer — the
+``roughml predict`` CLI, a REST endpoint, a Spark UDF — gets the same numbers; the per-image part
+is :func:`roughml.predict.prepare_item`, which ``roughml predict`` runs in worker processes. Bad images become
 rows with ``status='error'`` and a reason instead of failing the whole batch. The roughml package
 is logged with the model (``code_paths``) so the model loads in any environment with the pinned
 requirements, even where roughml is not installed.
@@ -16,12 +17,13 @@ import base64
 import binascii
 import importlib
 import importlib.metadata
-import math
 import os
 import shutil
+import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import mlflow.pyfunc
 import numpy as np
@@ -35,6 +37,9 @@ KERAS_ARTIFACT = "keras_model"
 COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status", "message")
 #: Images of one shape are fed to the network in chunks of this many.
 DEFAULT_BATCH_SIZE = 64
+#: ... and of at most this many pixels, so that the activations of one forward pass stay within
+#: a few hundred MB (the stem holds ~20 floats per pixel) whatever the image size.
+MAX_BATCH_PIXELS = 1 << 22
 
 _REQUIREMENTS = ("mlflow", "keras", "numpy", "pandas", "scipy", "scikit-image", "pillow", "tifffile", "pyyaml")
 
@@ -127,22 +132,6 @@ def _items_from_frame(frame: pd.DataFrame) -> list[Item]:
 
 # --- inference ---------------------------------------------------------------------------------
 
-def _error_record(label: str, message: str, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
-    height, width = (shape[0], shape[1]) if shape is not None and len(shape) >= 2 else (None, None)
-    return {"path": label, "zeta": math.nan, "zeta_std": math.nan, "zeta_classical": math.nan,
-            "orientation": "", "width": width, "height": height, "status": "error", "message": message}
-
-
-def _classical(gray: np.ndarray) -> float:
-    """Classical Whittle ζ of the same decoded image; NaN when it fails (the row stays ok)."""
-    try:
-        from roughml.estimators import estimate_image
-
-        return float(estimate_image(gray).zeta)
-    except Exception:  # noqa: BLE001 - the classical value is a comparison, never a reason to fail
-        return math.nan
-
-
 class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
     """Pyfunc wrapper: decoding + canonicalisation + batched Keras inference + classical ζ.
 
@@ -165,6 +154,7 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
 
     def load_keras(self, path: str | os.PathLike) -> None:
         """Load the ``.keras`` file (custom layers of roughml.model registered first)."""
+        import_keras()
         from roughml import model as rmodel
 
         self._model = rmodel.load(str(path))
@@ -203,46 +193,42 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict_items(self, items: Iterable[Item]) -> list[dict[str, Any]]:
         """One record per item, in input order; images of one shape share forward passes."""
-        from roughml.preprocess import prepare
+        from roughml.predict import prepare_item
 
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
-        records: list[dict[str, Any] | None] = []
-        groups: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
-        for label, gray, error in items:
-            index = len(records)
-            if gray is None:
-                records.append(_error_record(label, error or "image could not be read"))
-                continue
-            gray = np.asarray(gray)
-            try:
-                prepared = prepare(gray)
-            except RoughmlError as exc:
-                records.append(_error_record(label, str(exc), gray.shape))
-                continue
-            except Exception as exc:  # noqa: BLE001 - a pathological image must not stop the batch
-                records.append(_error_record(label, f"preprocessing failed: {exc}", gray.shape))
-                continue
-            records.append({"path": label, "zeta": math.nan, "zeta_std": math.nan,
-                            "zeta_classical": _classical(gray) if self.classical else math.nan,
-                            "orientation": prepared.orientation, "width": int(gray.shape[1]),
-                            "height": int(gray.shape[0]), "status": "ok", "message": ""})
-            groups.setdefault(prepared.image.shape, []).append((index, prepared.image))
-        for members in groups.values():
-            for start in range(0, len(members), self.batch_size):
-                chunk = members[start:start + self.batch_size]
-                batch = np.stack([img for _, img in chunk]).astype(np.float32, copy=False)[..., None]
+        return self.infer_prepared([prepare_item(label, gray, error, self.classical)
+                                    for label, gray, error in items])
+
+    def infer_prepared(self, prepared: Sequence[tuple[dict[str, Any], np.ndarray | None]]) -> list[dict[str, Any]]:
+        """Fill ``zeta`` and ``zeta_std`` of records prepared by :func:`roughml.predict.prepare_item`.
+
+        Images of one shape are stacked into forward passes of at most ``batch_size`` images and
+        :data:`MAX_BATCH_PIXELS` pixels; records keep their order. A failing forward pass turns
+        only its own images into error rows.
+        """
+        if self._model is None:
+            raise RoughmlError("the roughml pyfunc has no Keras model loaded")
+        records = [record for record, _ in prepared]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, (_, image) in enumerate(prepared):
+            if image is not None:
+                groups.setdefault(image.shape, []).append(index)
+        for shape, members in groups.items():
+            per_pass = max(1, min(self.batch_size, MAX_BATCH_PIXELS // max(1, shape[0] * shape[1])))
+            for start in range(0, len(members), per_pass):
+                chunk = members[start:start + per_pass]
+                batch = np.stack([prepared[i][1] for i in chunk]).astype(np.float32, copy=False)[..., None]
                 try:
                     zeta, zeta_std = self._infer(batch)
                 except Exception as exc:  # noqa: BLE001 - e.g. out of memory on one huge shape
-                    for index, _ in chunk:
-                        rec = records[index]
-                        rec.update(status="error", message=f"inference failed: {exc}")
+                    for index in chunk:
+                        records[index].update(status="error", message=f"inference failed: {exc}")
                     continue
-                for (index, _), z, s in zip(chunk, zeta, zeta_std):
+                for index, z, sd in zip(chunk, zeta, zeta_std):
                     records[index]["zeta"] = float(z)
-                    records[index]["zeta_std"] = float(s)
-        return records  # type: ignore[return-value]
+                    records[index]["zeta_std"] = float(sd)
+        return records
 
     def _infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from keras import ops
@@ -253,6 +239,46 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
         mu, sigma = rmodel.decode(self._kind, ops.convert_to_tensor(outputs))
         return (np.asarray(ops.convert_to_numpy(mu), dtype=np.float64).reshape(-1),
                 np.asarray(ops.convert_to_numpy(sigma), dtype=np.float64).reshape(-1))
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (Python exceptions still propagate).
+
+    TensorFlow writes its start-up notices (the oneDNN banner, absl's "log messages before
+    InitializeLog" warning) from C++ straight to fd 2, ignoring ``TF_CPP_MIN_LOG_LEVEL``.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras() -> None:
+    """Import Keras (and TensorFlow) for inference, with oneDNN kernels and a quiet start.
+
+    Why: TensorFlow enables its oneDNN kernels by default only on some Intel CPUs; elsewhere
+    (e.g. AMD EPYC) the roughml stem convolution, with a single input channel, runs ~15x slower
+    without them, and it dominates the cost of a forward pass. ``TF_ENABLE_ONEDNN_OPTS`` is read
+    once, at import: a value set by the user wins, and nothing changes when TensorFlow is already
+    imported. oneDNN sums in a different order: results differ from the default kernels by
+    float32 rounding (~1e-6).
+    """
+    if "tensorflow" in sys.modules or "keras" in sys.modules:
+        return
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _native_stderr_silenced():
+        import keras  # noqa: F401  (imports the backend, TensorFlow)
 
 
 def _shape_agnostic_call(model):
