@@ -589,12 +589,19 @@ def _run_suite(context, name: str, frame: pd.DataFrame, suite, label: str,
     return [_outcome(suite.name, label, r, id_columns) for r in result.results]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _replace_dir(built: Path, target: Path) -> None:
     """Move a finished docs folder into place, so an interrupted run never leaves a half site."""
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
         os.replace(target, old / "site")
+    built.chmod(0o777 & ~_umask())  # mkdtemp makes 0700 folders; the site should be readable like any output
     os.replace(built, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
