@@ -251,7 +251,7 @@ def test_prepare_item_shares_the_geometry_with_the_classical_estimate():
 
     gray = render.orient(wall_image(96, 64, 3), "horizontal", "top")
     record, image = rpredict.prepare_item("a", gray, None, classical=True)
-    assert record["status"] == "ok" and record["orientation"] == "horizontal"
+    assert record["status"] == "ok" and record["orientation"] == "horizontal/top"
     assert (record["height"], record["width"]) == gray.shape
     assert record["zeta_classical"] == pytest.approx(estimate_image(gray).zeta)
     assert image.dtype == np.float32 and image.shape[0] == 96  # canonical: wall along the rows

@@ -155,7 +155,7 @@ def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classic
         return error_record(label, f"preprocessing failed: {exc}", gray.shape), None
     record = {"path": label, "zeta": math.nan, "zeta_std": math.nan,
               "zeta_classical": _classical(gray, found) if classical else math.nan,
-              "orientation": prepared.orientation, "width": int(gray.shape[1]),
+              "orientation": f"{prepared.orientation}/{prepared.bright_side}", "width": int(gray.shape[1]),
               "height": int(gray.shape[0]), "status": "ok", "message": ""}
     return record, prepared.image
 
