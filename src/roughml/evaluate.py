@@ -44,6 +44,7 @@ def predict_family(model, ds: Mapping[str, np.ndarray], rows: np.ndarray, family
     """Render the rows, detect geometry, and run both the model and the classical estimator."""
     from roughml.dataset import render_sample
     from roughml.estimators import estimate_image
+    from roughml.extract import Orientation
     from roughml.inputs import to_uint8
     from roughml.model import predict_zeta
     from roughml.preprocess import prepare
@@ -60,7 +61,8 @@ def predict_family(model, ds: Mapping[str, np.ndarray], rows: np.ndarray, family
             continue
         grouped.setdefault(prepared.image.shape, []).append((int(row), to_uint8(prepared.image)))
         try:
-            classical[int(row)] = float(estimate_image(image.astype(np.float32) / 255.0).zeta)
+            geometry = Orientation(orientation=prepared.orientation, bright_side=prepared.bright_side)
+            classical[int(row)] = float(estimate_image(image.astype(np.float32) / 255.0, geometry).zeta)
         except RoughmlError:
             classical[int(row)] = float("nan")
     kept, mu_all, sd_all = [], [], []
