@@ -51,6 +51,13 @@ def test_find_inputs_lists_every_regular_visible_file(mixed_folder):
         batch.find_inputs(mixed_folder / "nope")
 
 
+def test_find_inputs_leaves_out_the_excluded_output(mixed_folder, monkeypatch):
+    monkeypatch.chdir(mixed_folder)  # a relative output path names the same file
+    names = [p.name for p in batch.find_inputs(mixed_folder, exclude=["notes.txt"])]
+    assert "notes.txt" not in names and "stack.tif" in names
+    assert len(names) == len(batch.find_inputs(mixed_folder)) - 1
+
+
 def test_estimate_folder_rows(mixed_folder):
     ticks = []
     rows = batch.estimate_folder(mixed_folder, progress=ticks.append)

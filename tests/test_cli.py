@@ -224,6 +224,19 @@ def test_estimate_good_folder_exit_0_and_json(good_folder, workdir):
     assert temp_leftovers(workdir) == []
 
 
+def test_estimate_output_inside_the_input_folder_is_not_an_input(good_folder, tmp_path):
+    """Running twice with the table written into the image folder: the second run must not report
+    the first run's table as an unreadable image."""
+    folder = tmp_path / "images"
+    shutil.copytree(good_folder, folder)
+    for attempt in range(2):
+        proc = run_cli(["estimate", str(folder), "-o", str(folder / "results.csv")], tmp_path,
+                       sqlite_uri(tmp_path))
+        assert proc.returncode == 0, (attempt, proc.stderr[-3000:])
+        rows = read_csv_rows(folder / "results.csv")
+        assert {Path(r["path"]).name for r in rows} == set(GOOD)
+
+
 def test_estimate_missing_folder_is_one_line(workdir):
     missing = workdir / "no such folder" / ("deep_" * 20)  # long: must not be wrapped over lines
     proc = run_cli(["estimate", str(missing), "--output", "out.csv"], workdir, sqlite_uri(workdir))
@@ -426,5 +439,6 @@ def test_train_invalid_params_is_one_line(workdir):
     proc = run_cli(["train", "--params", "bad.yaml", "--data", "data", "--out", "models"], workdir,
                    sqlite_uri(workdir))
     assert_usage_error(proc, "train.epochs")
+    assert "bad.yaml: 'train.epochs'" in proc.stderr  # names the file given, not params.yaml
     # rejected before anything was created
     assert sorted(p.name for p in workdir.iterdir()) == ["bad.yaml"]

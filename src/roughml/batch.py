@@ -42,11 +42,14 @@ class Row:
     message: str = ""
 
 
-def find_inputs(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+def find_inputs(folder: str | os.PathLike, recursive: bool = False,
+                exclude: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Every regular, non-hidden file in ``folder`` (sorted), whatever its suffix.
 
     Non-image files are kept on purpose: a stray ``notes.txt`` gets its own error row instead of
-    silently vanishing. Hidden files and folders (dot names) are skipped.
+    silently vanishing. Hidden files and folders (dot names) are skipped, and so are the files in
+    ``exclude`` (the run's own output table, so that a second run over the same folder does not
+    report last run's results.csv as an unreadable image).
 
     Raises
     ------
@@ -58,11 +61,14 @@ def find_inputs(folder: str | os.PathLike, recursive: bool = False) -> list[Path
         raise RoughmlError(f"{root}: folder not found")
     if not root.is_dir():
         raise RoughmlError(f"{root}: not a folder")
+    excluded = {Path(p).resolve() for p in exclude}
     candidates = root.rglob("*") if recursive else root.iterdir()
     found = []
     for path in candidates:
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts):
+            continue
+        if excluded and path.resolve() in excluded:
             continue
         if path.is_file():
             found.append(path)
@@ -113,13 +119,15 @@ def classical_row(label: str, gray: np.ndarray) -> Row:
 
 
 def estimate_folder(folder: str | os.PathLike, recursive: bool = False, all_pages: bool = False,
-                    progress: Callable[[int], object] | None = None) -> list[Row]:
+                    progress: Callable[[int], object] | None = None,
+                    exclude: Iterable[str | os.PathLike] = ()) -> list[Row]:
     """Classical estimate of every image in ``folder``: one :class:`Row` per file or page.
 
-    ``progress`` (optional) is called with 1 after each file, to drive a progress bar.
+    ``progress`` (optional) is called with 1 after each file, to drive a progress bar; ``exclude``
+    as in :func:`find_inputs`.
     """
     rows = []
-    for path in find_inputs(folder, recursive):
+    for path in find_inputs(folder, recursive, exclude):
         for label, gray, message in iter_images([path], all_pages=all_pages):
             rows.append(error_row(label, message) if gray is None else classical_row(label, gray))
         if progress is not None:

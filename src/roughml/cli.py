@@ -34,12 +34,21 @@ TRACKING_OPTION = typer.Option(None, "--tracking-uri", help="MLflow tracking URI
 
 
 @contextlib.contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn expected failures into one line and exit code 2 (130 for Ctrl-C), never a traceback."""
+def reported_errors(params_path: Path | None = None) -> Iterator[None]:
+    """Turn expected failures into one line and exit code 2 (130 for Ctrl-C), never a traceback.
+
+    ``params_path``: the ``--params`` file, named in place of 'params.yaml' in a parameter error.
+    """
     try:
         yield
     except RoughmlError as exc:
-        fail(str(exc))
+        from roughml.params import ParamsError
+
+        message = str(exc)
+        default = "params.yaml: "
+        if params_path is not None and isinstance(exc, ParamsError) and message.startswith(default):
+            message = f"{params_path}: {message[len(default):]}"
+        fail(message)
     except KeyboardInterrupt:
         err.print("interrupted: nothing half-written was left behind", soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
@@ -77,7 +86,7 @@ def _progress(total: int, label: str):
 def generate(params: Path = PARAMS_OPTION,
              out_dir: Path = typer.Option(Path("data/generated"), "--out", help="Output directory.")) -> None:
     """Generate the train / validation / test interface datasets (DVC stage `generate`)."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.dataset import write_splits
         from roughml.params import generate_params
 
@@ -93,7 +102,7 @@ def validate(params: Path = PARAMS_OPTION,
              out_json: Path = typer.Option(Path("reports/validation.json"), "--out", help="JSON result."),
              docs_dir: Path = typer.Option(Path("reports/validation_docs"), "--docs", help="great-expectations data docs (HTML).")) -> None:
     """Check the generated datasets with great-expectations (DVC stage `validate`)."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.params import generate_params, validate_params
         from roughml.validation import validate_datasets
 
@@ -109,7 +118,7 @@ def train(params: Path = PARAMS_OPTION,
           out_dir: Path = typer.Option(Path("models"), "--out", help="Where the model and run id go."),
           tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Train the model in params.yaml's `train` block and log the run to MLflow (DVC stage `train`)."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.train import run_training
 
         result = run_training(_params(params), data_dir, out_dir, tracking_uri=tracking_uri)
@@ -124,7 +133,7 @@ def evaluate(params: Path = PARAMS_OPTION,
              out_dir: Path = typer.Option(Path("reports"), "--out", help="Metrics and plots."),
              tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Evaluate on the test split against Whittle and the Cramér–Rao bound (DVC stage `evaluate`)."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.evaluate import accuracy_table, run_evaluation
 
         metrics = run_evaluation(_params(params), model_dir, data_dir, out_dir, tracking_uri=tracking_uri)
@@ -138,7 +147,7 @@ def register(params: Path = PARAMS_OPTION,
              reports_dir: Path = typer.Option(Path("reports"), "--reports", help="Output of the evaluate stage."),
              tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Register the evaluated model; promote it to Production if it beats the champion (DVC stage `register`)."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.params import register_params
         from roughml.register import run_registration
 
@@ -177,9 +186,10 @@ def estimate(folder: Path = typer.Argument(..., help="Folder of images."),
         from roughml.batch import estimate_folder, find_inputs
 
         _check_output(output)
-        n = len(find_inputs(folder, recursive))
+        n = len(find_inputs(folder, recursive, exclude=[output]))
         with _progress(n, "estimating") as advance:
-            rows = estimate_folder(folder, recursive=recursive, all_pages=all_pages, progress=advance)
+            rows = estimate_folder(folder, recursive=recursive, all_pages=all_pages, progress=advance,
+                                   exclude=[output])
         _write_and_summarise(rows, output)
 
 
@@ -212,7 +222,7 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
         from roughml.registry import resolve_model_uri
 
         _check_output(output)
-        n = len(list_inputs(folder, recursive))  # a missing folder fails before MLflow starts
+        n = len(list_inputs(folder, recursive, exclude=[output]))  # a missing folder fails before MLflow starts
         tracking.configure(tracking_uri)
         name = model_name or _default_model_name()
         if model_uri is not None:
@@ -225,7 +235,7 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
             uri = resolve_model_uri(name, stage=model_stage.value if model_stage else "Production")
         with _progress(n, "predicting") as advance:
             rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance,
-                                  classical=classical)
+                                  classical=classical, exclude=[output])
         _write_and_summarise(rows, output)
 
 
@@ -243,7 +253,7 @@ def samples(out_path: Path = typer.Option(Path("gallery.png"), "--out", help="PN
             params: Path = PARAMS_OPTION,
             per_family: int = typer.Option(4, "--per-family", min=1, max=16, help="Images per family.")) -> None:
     """Write a gallery of example images of every synthetic family."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.gallery import make_gallery
         from roughml.params import generate_params
 
@@ -256,7 +266,7 @@ def examples(out_dir: Path = typer.Option(Path("examples/lab"), "--out", help="F
              params: Path = PARAMS_OPTION,
              count: int = typer.Option(8, "--count", min=1, max=100)) -> None:
     """Re-create the shipped synthetic example images and their truth.csv."""
-    with reported_errors():
+    with reported_errors(params):
         from roughml.examples import write_examples
         from roughml.params import generate_params
 

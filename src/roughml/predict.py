@@ -97,8 +97,9 @@ def to_row(record: dict[str, Any]):
     return Row(**values)
 
 
-def list_inputs(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
-    """Image files of ``folder`` (or ``folder`` itself when it is a file).
+def list_inputs(folder: str | os.PathLike, recursive: bool = False,
+                exclude: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """Image files of ``folder`` (or ``folder`` itself when it is a file), less ``exclude``.
 
     Raises
     ------
@@ -112,7 +113,7 @@ def list_inputs(folder: str | os.PathLike, recursive: bool = False) -> list[Path
         return [path]
     if not path.is_dir():
         raise RoughmlError(f"{folder}: no such folder")
-    return list(find_inputs(path, recursive))
+    return list(find_inputs(path, recursive, exclude))
 
 
 # --- per-image work (runs in the worker processes) -------------------------------------------------
@@ -397,7 +398,7 @@ def predict_paths(paths: Iterable[str | os.PathLike], model, *, all_pages: bool 
 def predict_folder(folder: str | os.PathLike, model_uri: str, *, recursive: bool = False,
                    all_pages: bool = False, progress: Callable[[int], None] | None = None,
                    batch_size: int = DEFAULT_BATCH_SIZE, classical: bool = True,
-                   workers: int | None = None) -> list:
+                   workers: int | None = None, exclude: Iterable[str | os.PathLike] = ()) -> list:
     """Predict ζ for every image file of ``folder`` with the model at ``model_uri``.
 
     Parameters
@@ -419,6 +420,8 @@ def predict_folder(folder: str | os.PathLike, model_uri: str, *, recursive: bool
     workers : int, optional
         Processes that decode and prepare images while the model loads and runs (default:
         :func:`default_workers`; 0 = everything in this process).
+    exclude : iterable of paths
+        Files of ``folder`` that are not inputs (the run's own output table).
 
     Returns
     -------
@@ -430,7 +433,7 @@ def predict_folder(folder: str | os.PathLike, model_uri: str, *, recursive: bool
     RoughmlError
         Folder missing. TrackingError: model cannot be loaded.
     """
-    paths = list_inputs(folder, recursive)
+    paths = list_inputs(folder, recursive, exclude)
     with PreparedStream(paths, all_pages=all_pages, classical=classical, workers=workers) as stream:
         model = load_model(model_uri)  # the workers are already busy with the first files
         model.classical = bool(classical)
