@@ -42,34 +42,26 @@ def _rms(err: np.ndarray) -> float:
 def predict_family(model, ds: Mapping[str, np.ndarray], rows: np.ndarray, family: str,
                    batch_size: int = 64) -> FamilyPredictions:
     """Render the rows, detect geometry, and run both the model and the classical estimator."""
-    from roughml.dataset import render_sample
     from roughml.estimators import estimate_image
     from roughml.extract import Orientation
-    from roughml.inputs import to_uint8
+    from roughml.inputs import prepare_rows
     from roughml.model import predict_zeta
-    from roughml.preprocess import prepare
 
-    grouped: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
     classical: dict[int, float] = {}
-    failed = 0
-    for row in rows:
-        image = render_sample(ds, int(row))
+
+    def classical_fit(row: int, image: np.ndarray, prepared) -> None:
+        geometry = Orientation(orientation=prepared.orientation, bright_side=prepared.bright_side)
         try:
-            prepared = prepare(image)
+            classical[row] = float(estimate_image(image.astype(np.float32) / 255.0, geometry).zeta)
         except RoughmlError:
-            failed += 1
-            continue
-        grouped.setdefault(prepared.image.shape, []).append((int(row), to_uint8(prepared.image)))
-        try:
-            geometry = Orientation(orientation=prepared.orientation, bright_side=prepared.bright_side)
-            classical[int(row)] = float(estimate_image(image.astype(np.float32) / 255.0, geometry).zeta)
-        except RoughmlError:
-            classical[int(row)] = float("nan")
+            classical[row] = float("nan")
+
+    split = prepare_rows(ds, rows, known_geometry=False, on_prepared=classical_fit)
+    failed = len(split.failures)
     kept, mu_all, sd_all = [], [], []
-    for items in grouped.values():
-        batch = np.stack([img for _, img in items]).astype(np.float32)[..., None] / np.float32(255.0)
-        mu, sd = predict_zeta(model, batch, batch_size=batch_size)
-        kept.extend(r for r, _ in items)
+    for bucket in split.buckets.values():
+        mu, sd = predict_zeta(model, bucket.as_float(), batch_size=batch_size)
+        kept.extend(int(r) for r in bucket.rows)
         mu_all.append(mu)
         sd_all.append(sd)
     kept_arr = np.array(kept, dtype=np.int64)

@@ -8,12 +8,12 @@ for grayscale) so that a whole training split fits comfortably in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
 from roughml.errors import RoughmlError
-from roughml.preprocess import prepare
+from roughml.preprocess import Prepared, prepare
 
 
 @dataclass
@@ -44,8 +44,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *,
-                 known_geometry: bool) -> PreparedSplit:
+def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *, known_geometry: bool,
+                 on_prepared: Callable[[int, np.ndarray, "Prepared"], None] | None = None) -> PreparedSplit:
     """Render, canonicalise and bucket the given dataset rows.
 
     Parameters
@@ -54,6 +54,9 @@ def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *,
         Use the stored orientation and polarity (training: a clean learning signal) or detect them
         from the image like ``roughml predict`` does (evaluation: honest end-to-end numbers).
         Rows whose wall cannot be found are reported in ``failures``, not silently dropped.
+    on_prepared : callable, optional
+        Called as ``on_prepared(row, rendered_image, prepared)`` for every usable row, so that
+        other estimates of the same image (the classical fit) reuse the render and its geometry.
     """
     from roughml.dataset import render_sample
 
@@ -72,6 +75,8 @@ def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *,
             failures[row] = str(exc)
             continue
         orientation[row] = prepared.orientation
+        if on_prepared is not None:
+            on_prepared(row, image, prepared)
         grouped.setdefault(prepared.image.shape, []).append((row, to_uint8(prepared.image)))
     buckets = {
         shape: Bucket(images=np.stack([img for _, img in items]),
