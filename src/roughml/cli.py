@@ -31,6 +31,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 PARAMS_OPTION = typer.Option(Path("params.yaml"), "--params", help="Pipeline parameters (YAML).")
 TRACKING_OPTION = typer.Option(None, "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).")
+DATA_OPTION = typer.Option(Path("data/generated"), "--data", help="Generated datasets.")
+MODELS_OPTION = typer.Option(Path("models"), "--models", help="Output of the train stage.")
 
 
 @contextlib.contextmanager
@@ -44,11 +46,9 @@ def reported_errors(params_path: Path | None = None) -> Iterator[None]:
     except RoughmlError as exc:
         from roughml.params import ParamsError
 
-        message = str(exc)
-        default = "params.yaml: "
-        if params_path is not None and isinstance(exc, ParamsError) and message.startswith(default):
-            message = f"{params_path}: {message[len(default):]}"
-        fail(message)
+        if params_path is not None and isinstance(exc, ParamsError):
+            exc.source = str(params_path)
+        fail(str(exc))
     except KeyboardInterrupt:
         err.print("interrupted: nothing half-written was left behind", soft_wrap=True, highlight=False)
         raise typer.Exit(130) from None
@@ -98,7 +98,7 @@ def generate(params: Path = PARAMS_OPTION,
 
 @app.command()
 def validate(params: Path = PARAMS_OPTION,
-             data_dir: Path = typer.Option(Path("data/generated"), "--data", help="Generated datasets."),
+             data_dir: Path = DATA_OPTION,
              out_json: Path = typer.Option(Path("reports/validation.json"), "--out", help="JSON result."),
              docs_dir: Path = typer.Option(Path("reports/validation_docs"), "--docs", help="great-expectations data docs (HTML).")) -> None:
     """Check the generated datasets with great-expectations (DVC stage `validate`)."""
@@ -114,7 +114,7 @@ def validate(params: Path = PARAMS_OPTION,
 
 @app.command()
 def train(params: Path = PARAMS_OPTION,
-          data_dir: Path = typer.Option(Path("data/generated"), "--data", help="Generated datasets."),
+          data_dir: Path = DATA_OPTION,
           out_dir: Path = typer.Option(Path("models"), "--out", help="Where the model and run id go."),
           tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Train the model in params.yaml's `train` block and log the run to MLflow (DVC stage `train`)."""
@@ -128,8 +128,8 @@ def train(params: Path = PARAMS_OPTION,
 
 @app.command()
 def evaluate(params: Path = PARAMS_OPTION,
-             model_dir: Path = typer.Option(Path("models"), "--models", help="Output of the train stage."),
-             data_dir: Path = typer.Option(Path("data/generated"), "--data", help="Generated datasets."),
+             model_dir: Path = MODELS_OPTION,
+             data_dir: Path = DATA_OPTION,
              out_dir: Path = typer.Option(Path("reports"), "--out", help="Metrics and plots."),
              tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Evaluate on the test split against Whittle and the Cramér–Rao bound (DVC stage `evaluate`)."""
@@ -143,7 +143,7 @@ def evaluate(params: Path = PARAMS_OPTION,
 
 @app.command()
 def register(params: Path = PARAMS_OPTION,
-             model_dir: Path = typer.Option(Path("models"), "--models", help="Output of the train stage."),
+             model_dir: Path = MODELS_OPTION,
              reports_dir: Path = typer.Option(Path("reports"), "--reports", help="Output of the evaluate stage."),
              tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Register the evaluated model; promote it to Production if it beats the champion (DVC stage `register`)."""

@@ -18,7 +18,19 @@ DEFAULT_PARAMS_PATH = Path("params.yaml")
 
 
 class ParamsError(RoughmlError):
-    """``params.yaml`` is missing, unreadable or holds an invalid value."""
+    """``params.yaml`` is missing, unreadable or holds an invalid value.
+
+    ``source`` is the file named in the message: the checkers only see mappings and leave the
+    default, whoever read another file (the CLI's ``--params``) sets it.
+    """
+
+    def __init__(self, message: str, source: str | Path = "params.yaml"):
+        super().__init__(message)
+        self.message = message
+        self.source = str(source)
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_PATH) -> dict[str, Any]:
@@ -27,17 +39,17 @@ def load_params(path: str | Path = DEFAULT_PARAMS_PATH) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError(f"{path}: file not found") from None
+        raise ParamsError("file not found", source=path) from None
     except OSError as exc:
-        raise ParamsError(f"{path}: cannot read ({exc.strerror})") from None
+        raise ParamsError(f"cannot read ({exc.strerror})", source=path) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParamsError(f"{path}: not valid YAML{where}") from None
+        raise ParamsError(f"not valid YAML{where}", source=path) from None
     if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of blocks (generate, train, ...)")
+        raise ParamsError("expected a mapping of blocks (generate, train, ...)", source=path)
     return data
 
 
@@ -45,7 +57,7 @@ def block(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     """Return block ``name`` of the params, or raise a ParamsError naming it."""
     value = params.get(name)
     if not isinstance(value, dict):
-        raise ParamsError(f"params.yaml: block '{name}' is missing or not a mapping")
+        raise ParamsError(f"block '{name}' is missing or not a mapping")
     return value
 
 
@@ -53,7 +65,7 @@ def block(params: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 def _get(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     if key not in mapping:
-        raise ParamsError(f"params.yaml: '{where}.{key}' is missing")
+        raise ParamsError(f"'{where}.{key}' is missing")
     return mapping[key]
 
 
@@ -62,28 +74,28 @@ def _number(value: Any, where: str, *, low: float | None = None, high: float | N
     ok_type = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, ok_type):
         kind = "an integer" if integer else "a number"
-        raise ParamsError(f"params.yaml: '{where}' must be {kind}, got {value!r}")
+        raise ParamsError(f"'{where}' must be {kind}, got {value!r}")
     if low is not None and value < low:
-        raise ParamsError(f"params.yaml: '{where}' must be >= {low}, got {value!r}")
+        raise ParamsError(f"'{where}' must be >= {low}, got {value!r}")
     if high is not None and value > high:
-        raise ParamsError(f"params.yaml: '{where}' must be <= {high}, got {value!r}")
+        raise ParamsError(f"'{where}' must be <= {high}, got {value!r}")
     return value
 
 
 def _range(value: Any, where: str, *, low: float | None = None, high: float | None = None,
            integer: bool = False) -> tuple[float, float]:
     if not (isinstance(value, (list, tuple)) and len(value) == 2):
-        raise ParamsError(f"params.yaml: '{where}' must be a [low, high] pair, got {value!r}")
+        raise ParamsError(f"'{where}' must be a [low, high] pair, got {value!r}")
     a = _number(value[0], where, low=low, high=high, integer=integer)
     b = _number(value[1], where, low=low, high=high, integer=integer)
     if a > b:
-        raise ParamsError(f"params.yaml: '{where}' must have low <= high, got {value!r}")
+        raise ParamsError(f"'{where}' must have low <= high, got {value!r}")
     return (a, b)
 
 
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise ParamsError(f"params.yaml: '{where}' must be true or false, got {value!r}")
+        raise ParamsError(f"'{where}' must be true or false, got {value!r}")
     return value
 
 
@@ -134,14 +146,14 @@ def generate_params(params: Mapping[str, Any]) -> GenerateParams:
     seed = int(_number(_get(g, "seed", w), f"{w}.seed", low=0, integer=True))
     zeta_range = _range(_get(g, "zeta_range", w), f"{w}.zeta_range", low=0.0, high=3.0)
     if zeta_range[0] <= 0:
-        raise ParamsError("params.yaml: 'generate.zeta_range' must be above 0")
+        raise ParamsError("'generate.zeta_range' must be above 0")
     width = _range(_get(g, "width_fraction_range", w), f"{w}.width_fraction_range", low=1e-4, high=0.5)
     oversample = int(_number(_get(g, "oversample", w), f"{w}.oversample", low=1, high=64, integer=True))
     max_clip = float(_number(g.get("max_clipped_fraction", 0.02), f"{w}.max_clipped_fraction",
                              low=0.0, high=1.0))
     lab_raw = g.get("lab", {}) or {}
     if not isinstance(lab_raw, dict):
-        raise ParamsError("params.yaml: 'generate.lab' must be a mapping")
+        raise ParamsError("'generate.lab' must be a mapping")
     defaults = LabParams()
     lw = f"{w}.lab"
     lab = LabParams(
@@ -161,17 +173,17 @@ def generate_params(params: Mapping[str, Any]) -> GenerateParams:
     )
     fams_raw = _get(g, "families", w)
     if not isinstance(fams_raw, dict) or not fams_raw:
-        raise ParamsError("params.yaml: 'generate.families' must be a non-empty mapping")
+        raise ParamsError("'generate.families' must be a non-empty mapping")
     families: dict[str, FamilyParams] = {}
     for name, spec in fams_raw.items():
         fw = f"{w}.families.{name}"
         if not isinstance(spec, dict):
-            raise ParamsError(f"params.yaml: '{fw}' must be a mapping")
+            raise ParamsError(f"'{fw}' must be a mapping")
         lengths = _get(spec, "length", fw)
         if isinstance(lengths, int):
             lengths = [lengths]
         if not isinstance(lengths, list) or not lengths:
-            raise ParamsError(f"params.yaml: '{fw}.length' must be a list of sizes")
+            raise ParamsError(f"'{fw}.length' must be a list of sizes")
         lengths = tuple(int(_number(v, f"{fw}.length", low=16, high=16384, integer=True)) for v in lengths)
         families[name] = FamilyParams(
             name=str(name), length=lengths,
@@ -180,22 +192,22 @@ def generate_params(params: Mapping[str, Any]) -> GenerateParams:
         )
     splits_raw = _get(g, "splits", w)
     if not isinstance(splits_raw, dict):
-        raise ParamsError("params.yaml: 'generate.splits' must be a mapping")
+        raise ParamsError("'generate.splits' must be a mapping")
     splits: dict[str, dict[str, int]] = {}
     for split in SPLITS:
         sw = f"{w}.splits.{split}"
         counts = _get(splits_raw, split, f"{w}.splits")
         if not isinstance(counts, dict) or not counts:
-            raise ParamsError(f"params.yaml: '{sw}' must map family names to sample counts")
+            raise ParamsError(f"'{sw}' must map family names to sample counts")
         for fam, n in counts.items():
             if fam not in families:
-                raise ParamsError(f"params.yaml: '{sw}.{fam}' names an unknown family "
+                raise ParamsError(f"'{sw}.{fam}' names an unknown family "
                                   f"(known: {', '.join(families)})")
             _number(n, f"{sw}.{fam}", low=1, integer=True)
         splits[split] = {str(k): int(v) for k, v in counts.items()}
     unknown = set(splits_raw) - set(SPLITS)
     if unknown:
-        raise ParamsError(f"params.yaml: unknown split(s) {sorted(unknown)}; expected {list(SPLITS)}")
+        raise ParamsError(f"unknown split(s) {sorted(unknown)}; expected {list(SPLITS)}")
     return GenerateParams(seed=seed, zeta_range=zeta_range, width_fraction_range=width,
                           oversample=oversample, max_clipped_fraction=max_clip, lab=lab,
                           families=families, splits=splits)
@@ -226,11 +238,11 @@ def train_params(params: Mapping[str, Any]) -> TrainParams:
     w = "train"
     model = _get(t, "model", w)
     if model not in MODEL_KINDS:
-        raise ParamsError(f"params.yaml: 'train.model' must be one of {list(MODEL_KINDS)}, got {model!r}")
+        raise ParamsError(f"'train.model' must be one of {list(MODEL_KINDS)}, got {model!r}")
     known = set(TrainParams.__dataclass_fields__)
     unknown = set(t) - known
     if unknown:
-        raise ParamsError(f"params.yaml: unknown key(s) in 'train': {sorted(unknown)}")
+        raise ParamsError(f"unknown key(s) in 'train': {sorted(unknown)}")
     return TrainParams(
         seed=int(_number(_get(t, "seed", w), "train.seed", low=0, integer=True)),
         model=model,
@@ -259,10 +271,10 @@ def evaluate_params(params: Mapping[str, Any]) -> EvaluateParams:
     w = "evaluate"
     bins = _get(e, "zeta_bins", w)
     if not isinstance(bins, list) or len(bins) < 2:
-        raise ParamsError("params.yaml: 'evaluate.zeta_bins' must be a list of at least two edges")
+        raise ParamsError("'evaluate.zeta_bins' must be a list of at least two edges")
     bins_t = tuple(float(_number(b, "evaluate.zeta_bins")) for b in bins)
     if any(b2 <= b1 for b1, b2 in zip(bins_t, bins_t[1:])):
-        raise ParamsError("params.yaml: 'evaluate.zeta_bins' must increase")
+        raise ParamsError("'evaluate.zeta_bins' must increase")
     return EvaluateParams(
         accuracy_tolerance=float(_number(_get(e, "accuracy_tolerance", w), "evaluate.accuracy_tolerance",
                                          low=1e-6, high=1.0)),
@@ -284,7 +296,7 @@ def register_params(params: Mapping[str, Any]) -> RegisterParams:
     experiment = r.get("experiment", "roughml")
     for key, value in (("model_name", name), ("experiment", experiment)):
         if not isinstance(value, str) or not value.strip():
-            raise ParamsError(f"params.yaml: 'register.{key}' must be a non-empty string")
+            raise ParamsError(f"'register.{key}' must be a non-empty string")
     return RegisterParams(model_name=name, experiment=experiment)
 
 
