@@ -22,14 +22,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _set_uri(monkeypatch: pytest.MonkeyPatch, uri: str) -> None:
-    """Point env and MLflow's in-process globals at ``uri``; monkeypatch restores the env."""
+def _tracking_at(uri: str, workdir: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run one test in ``workdir`` with env and MLflow's in-process globals pointing at ``uri``.
+
+    Yields ``uri``; afterwards ends any run the test left open and restores the previous URIs
+    (monkeypatch restores the env and the working directory).
+    """
     import mlflow
 
+    monkeypatch.chdir(workdir)
+    previous = mlflow.get_tracking_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    yield uri
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(previous)
+    mlflow.set_registry_uri(previous)
 
 
 @pytest.fixture()
@@ -39,17 +50,7 @@ def sqlite_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     Runs write artifacts under ``tmp_path`` (the working directory is moved there, since a SQL
     store's default artifact root is ``./mlruns``), and the previous URI is restored afterwards.
     """
-    import mlflow
-
-    monkeypatch.chdir(tmp_path)
-    previous = mlflow.get_tracking_uri()
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    _set_uri(monkeypatch, uri)
-    yield uri
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(previous)
-    mlflow.set_registry_uri(previous)
+    yield from _tracking_at(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -98,13 +99,4 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture()
 def server_tracking(mlflow_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Point MLflow at the session's server for one test (restored afterwards); yields the URI."""
-    import mlflow
-
-    monkeypatch.chdir(tmp_path)
-    previous = mlflow.get_tracking_uri()
-    _set_uri(monkeypatch, mlflow_server)
-    yield mlflow_server
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(previous)
-    mlflow.set_registry_uri(previous)
+    yield from _tracking_at(mlflow_server, tmp_path, monkeypatch)
