@@ -86,17 +86,26 @@ def _centred_rows(deriv: np.ndarray) -> np.ndarray:
     return deriv - np.median(deriv, axis=1, keepdims=True)
 
 
-def _line_step_scores(centred: np.ndarray) -> tuple[float, float]:
-    """Robust strength of the rising and falling edge met by a typical line (axis 1).
+def _step_score(centred: np.ndarray) -> float:
+    """Signed wall evidence of one direction: median largest rise minus median largest fall.
 
     A wall crossed by every line gives each line one strong signed peak of the (line-centred)
     derivative; the median over lines of the largest rise (and of the largest fall) measures it
     and ignores the few lines hit by an island. Noise and a comb-like rough wall give rises and
-    falls alike, so only the *difference* of the two is evidence of a wall and of its polarity.
+    falls alike, so only the *difference* of the two is evidence of a wall; its sign is the
+    polarity (> 0: the bright domain lies at high indices).
     """
     rise = float(np.median(centred.max(axis=1)))
     fall = float(np.median(-centred.min(axis=1)))
-    return rise, fall
+    return rise - fall
+
+
+def _crossing_share(centred: np.ndarray, score: float) -> float:
+    """Share of lines whose strongest step of the sign of ``score`` reaches half of ``|score|``."""
+    if score == 0.0:
+        return 0.0
+    peak = centred.max(axis=1) if score > 0 else -centred.min(axis=1)
+    return float(np.mean(peak > 0.5 * abs(score)))
 
 
 def _noise_level(deriv: np.ndarray) -> float:
@@ -117,7 +126,13 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     dominate, smooth illumination gradients hardly register); for every line in that direction
     the largest rise and the largest fall are taken; the wall direction is the one where the
     median rise and median fall differ most (a wall makes every line step once with the same
-    sign). The reported contrast is the grey-level step between the two domains. Images whose
+    sign). A wall that wanders across much of the image (a wide or drifting wall) is also crossed
+    once by many lines of the other direction, but never by all of them, and its step along its
+    true direction can look up to twice weaker (half-resolution analysis splits a rough wall's step
+    between two merged lines). So each direction's step is weighted by the squared share ``f`` of
+    its lines that cross it: the true direction wins unless the wall wanders over more than
+    ~70 % (f² < 1/2) of the image. The reported contrast is the
+    grey-level step between the two domains. Images whose
     shorter side is at least ``DETECT_REDUCE_SIDE`` px are analysed at half resolution (float32).
 
     Raises
@@ -140,12 +155,11 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     d_cols = ndimage.gaussian_filter1d(img, sigma, axis=1, order=1, mode="nearest")  # along rows
     d_rows = ndimage.gaussian_filter1d(img.T.copy(), sigma, axis=1, order=1, mode="nearest")  # along columns
     centred_v, centred_h = _centred_rows(d_cols), _centred_rows(d_rows)
-    rise_v, fall_v = _line_step_scores(centred_v)
-    rise_h, fall_h = _line_step_scores(centred_h)
-    score_v, score_h = rise_v - fall_v, rise_h - fall_h
-    vertical = abs(score_v) >= abs(score_h)
-    score = score_v if vertical else score_h
-    deriv, centred = (d_cols, centred_v) if vertical else (d_rows, centred_h)
+    score_v, score_h = _step_score(centred_v), _step_score(centred_h)
+    crossing_v, crossing_h = _crossing_share(centred_v, score_v), _crossing_share(centred_h, score_h)
+    vertical = abs(score_v) * crossing_v ** 2 >= abs(score_h) * crossing_h ** 2
+    score, crossing = (score_v, crossing_v) if vertical else (score_h, crossing_h)
+    deriv = d_cols if vertical else d_rows
     noise = _noise_level(deriv)
     to_step = np.sqrt(2.0 * np.pi) * sigma  # peak of a Gaussian-filtered unit step -> step height
     step = abs(score) * to_step
@@ -153,8 +167,6 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     if step < MIN_CONTRAST or abs(score) < MIN_SNR * noise / np.sqrt(lines):
         raise NoInterfaceError(f"no wall found: edge contrast {step:.3f} is too weak against "
                                f"pixel noise {noise * to_step:.3f}")
-    peak = centred.max(axis=1) if score > 0 else -centred.min(axis=1)
-    crossing = float(np.mean(peak > 0.5 * abs(score)))
     if crossing < MIN_CROSSING_SHARE:
         raise NoInterfaceError(f"no wall crosses the image: only {crossing:.0%} of lines cross an edge")
     if vertical:
