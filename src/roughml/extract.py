@@ -131,9 +131,9 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     true direction can look up to twice weaker (half-resolution analysis splits a rough wall's step
     between two merged lines). So each direction's step is weighted by the squared share ``f`` of
     its lines that cross it: the true direction wins unless the wall wanders over more than
-    ~70 % (f² < 1/2) of the image. The reported contrast is the
-    grey-level step between the two domains. Images whose
-    shorter side is at least ``DETECT_REDUCE_SIDE`` px are analysed at half resolution (float32).
+    ~70 % (f² < 1/2) of the image. The reported contrast is the grey-level step between the two
+    domains. Images whose shorter side is at least ``DETECT_REDUCE_SIDE`` px are analysed at half
+    resolution (float32).
 
     Raises
     ------
