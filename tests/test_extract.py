@@ -21,17 +21,23 @@ def _heights(seed: int, zeta: float, length: int = 128, width_fraction: float = 
     return heights[0]
 
 
+def _binary_read_exactly(h, size, orientation, bright):
+    """Render a clean binary wall, check the detected geometry and that the profile read back is
+    exactly ``h``; returns the detected geometry and the canonical image."""
+    img = render.render_binary(h, size, orientation, bright)
+    found = detect_orientation(img)
+    assert (found.orientation, found.bright_side) == (orientation, bright)
+    canonical = canonicalize(img, found)
+    np.testing.assert_array_equal(extract_profile(canonical), h.astype(np.float64))
+    return found, canonical
+
+
 @pytest.mark.parametrize("orientation, bright", GEOMETRIES)
 @pytest.mark.parametrize("zeta", [0.1, 0.6, 1.2])
 def test_binary_detection_and_exact_profile(orientation, bright, zeta):
-    h = _heights(1, zeta)
-    img = render.render_binary(h, 128, orientation, bright)
-    found = detect_orientation(img)
-    assert (found.orientation, found.bright_side) == (orientation, bright)
+    found, canonical = _binary_read_exactly(_heights(1, zeta), 128, orientation, bright)
     assert found.contrast > 0.5
-    canonical = canonicalize(img, found)
     assert canonical.shape == (128, 128)
-    np.testing.assert_array_equal(extract_profile(canonical), h.astype(np.float64))
 
 
 def _lab_profile_residual(seed, zeta, length, orientation, bright):
@@ -124,12 +130,8 @@ from roughml import extract  # noqa: E402
 @pytest.mark.parametrize("orientation, bright", GEOMETRIES)
 def test_large_binary_detection_and_exact_profile(orientation, bright):
     size = 2 * extract.DETECT_REDUCE_SIDE + 1  # odd size: the last row/column is left out of the 2x2 blocks
-    h = _heights(6, 0.9, length=size)
-    img = render.render_binary(h, size, orientation, bright)
-    found = detect_orientation(img)
-    assert (found.orientation, found.bright_side) == (orientation, bright)
+    found, _ = _binary_read_exactly(_heights(6, 0.9, length=size), size, orientation, bright)
     assert found.contrast > 0.5
-    np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
 
 
 @pytest.mark.parametrize("orientation, bright", GEOMETRIES)
@@ -236,7 +238,4 @@ def test_wide_wandering_wall_keeps_its_direction(orientation, bright, seed):
     crossing share weighted the choice (3 of 300 clean 512 px test images)."""
     h = _heights(seed, 0.6, length=512, width_fraction=60 / 512)
     assert np.ptp(h) > 0.5 * 512
-    img = render.render_binary(h, 512, orientation, bright)
-    found = detect_orientation(img)
-    assert (found.orientation, found.bright_side) == (orientation, bright)
-    np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
+    _binary_read_exactly(h, 512, orientation, bright)
