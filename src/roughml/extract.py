@@ -86,26 +86,23 @@ def _centred_rows(deriv: np.ndarray) -> np.ndarray:
     return deriv - np.median(deriv, axis=1, keepdims=True)
 
 
-def _step_score(centred: np.ndarray) -> float:
-    """Signed wall evidence of one direction: median largest rise minus median largest fall.
+def _wall_evidence(centred: np.ndarray) -> tuple[float, float]:
+    """Signed step score of one direction and the share of its lines that cross that step.
 
     A wall crossed by every line gives each line one strong signed peak of the (line-centred)
     derivative; the median over lines of the largest rise (and of the largest fall) measures it
     and ignores the few lines hit by an island. Noise and a comb-like rough wall give rises and
     falls alike, so only the *difference* of the two is evidence of a wall; its sign is the
-    polarity (> 0: the bright domain lies at high indices).
+    polarity (> 0: the bright domain lies at high indices). The crossing share counts the lines
+    whose strongest step of that sign reaches half the score.
     """
-    rise = float(np.median(centred.max(axis=1)))
-    fall = float(np.median(-centred.min(axis=1)))
-    return rise - fall
-
-
-def _crossing_share(centred: np.ndarray, score: float) -> float:
-    """Share of lines whose strongest step of the sign of ``score`` reaches half of ``|score|``."""
+    rise = centred.max(axis=1)
+    fall = -centred.min(axis=1)
+    score = float(np.median(rise)) - float(np.median(fall))
     if score == 0.0:
-        return 0.0
-    peak = centred.max(axis=1) if score > 0 else -centred.min(axis=1)
-    return float(np.mean(peak > 0.5 * abs(score)))
+        return 0.0, 0.0
+    peak = rise if score > 0 else fall
+    return score, float(np.mean(peak > 0.5 * abs(score)))
 
 
 def _noise_level(deriv: np.ndarray) -> float:
@@ -155,8 +152,8 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     d_cols = ndimage.gaussian_filter1d(img, sigma, axis=1, order=1, mode="nearest")  # along rows
     d_rows = ndimage.gaussian_filter1d(img.T.copy(), sigma, axis=1, order=1, mode="nearest")  # along columns
     centred_v, centred_h = _centred_rows(d_cols), _centred_rows(d_rows)
-    score_v, score_h = _step_score(centred_v), _step_score(centred_h)
-    crossing_v, crossing_h = _crossing_share(centred_v, score_v), _crossing_share(centred_h, score_h)
+    score_v, crossing_v = _wall_evidence(centred_v)
+    score_h, crossing_h = _wall_evidence(centred_h)
     vertical = abs(score_v) * crossing_v ** 2 >= abs(score_h) * crossing_h ** 2
     score, crossing = (score_v, crossing_v) if vertical else (score_h, crossing_h)
     deriv = d_cols if vertical else d_rows
