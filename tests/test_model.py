@@ -46,6 +46,20 @@ def test_increments_ignore_offset_tilt_and_amplitude():
     assert abs(float(base.std()) - 1.0) < 1e-2
 
 
+def test_estimate_does_not_depend_on_the_rest_of_the_batch():
+    # Training batches hold images of one size; a batch statistic (batch norm) would normalise
+    # them by that size's statistics while training and by a mixture of all sizes at inference.
+    model = build_model("regressor", TINY)
+    rng = np.random.default_rng(4)
+    walls = np.stack([binary_wall(np.cumsum(rng.integers(-2, 3, size=128)) + 40, 96)
+                      for _ in range(4)])[..., None]
+    alone = np.asarray(model(walls[:1], training=True))
+    in_batch = np.asarray(model(walls, training=True))[:1]
+    inference = np.asarray(model(walls, training=False))[:1]
+    np.testing.assert_allclose(alone, in_batch, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(alone, inference, rtol=1e-4, atol=1e-5)
+
+
 def test_save_and_load_round_trip(tmp_path):
     model = compile_model(build_model("regressor", TINY), "regressor", 1e-3)
     images = np.random.default_rng(3).random((3, 80, 48, 1), dtype=np.float32)
