@@ -6,7 +6,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from roughml.model import (CLASS_GRID, NormalisedIncrements, build_model, class_labels, compile_model,
-                           load, predict_zeta)
+                           load, predict_zeta, read_both_ways)
 from roughml.params import TrainParams
 
 TINY = TrainParams(stem_filters=4, tower_filters=6, tower_levels=4)
@@ -60,8 +60,21 @@ def test_estimate_does_not_depend_on_the_rest_of_the_batch():
     np.testing.assert_allclose(alone, inference, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_reading_both_ways_does_not_depend_on_the_end_one_starts_from(kind):
+    model = build_model(kind, TINY)
+    both = read_both_ways(model)
+    images = np.random.default_rng(5).random((2, 90, 40, 1), dtype=np.float32)
+    reversed_images = images[:, ::-1].copy()
+    np.testing.assert_allclose(both.predict(images, verbose=0), both.predict(reversed_images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    forward, backward = model.predict(images, verbose=0), model.predict(reversed_images, verbose=0)
+    assert not np.allclose(forward, backward)  # a single reading does depend on it
+    np.testing.assert_allclose(both.predict(images, verbose=0), (forward + backward) / 2, rtol=1e-5, atol=1e-6)
+
+
 def test_save_and_load_round_trip(tmp_path):
-    model = compile_model(build_model("regressor", TINY), "regressor", 1e-3)
+    model = read_both_ways(compile_model(build_model("regressor", TINY), "regressor", 1e-3))
     images = np.random.default_rng(3).random((3, 80, 48, 1), dtype=np.float32)
     before = predict_zeta(model, images)
     model.save(tmp_path / "m.keras")

@@ -169,7 +169,7 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
     from roughml.dataset import load_split, render_sample
     from roughml.fingerprint import dataset_fingerprint, git_commit
     from roughml.inputs import prepare_rows
-    from roughml.model import build_model, compile_model
+    from roughml.model import build_model, compile_model, read_both_ways
 
     tracking.configure(tracking_uri)
     experiment_id = tracking.ensure_experiment(experiment_name())
@@ -229,7 +229,7 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
         history = _collect_history(run.info.run_id)
         model_path = out_dir / "model.keras"
         tmp_path = out_dir / ".model.keras.tmp.keras"
-        model.save(tmp_path)
+        read_both_ways(model).save(tmp_path)
         os.replace(tmp_path, model_path)
         png = history_plot(history)
         atomic_write_bytes(out_dir / "training_curves.png", png)
