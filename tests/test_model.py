@@ -99,7 +99,7 @@ def test_training_separates_smooth_from_rough_walls():
     zeta = np.repeat([0.2, 1.0], 48)
     heights, _ = quantise(self_affine_profiles(rng, zeta, 96), rng.uniform(4, 10, zeta.size), 64)
     images = np.stack([render_binary(h, 64) for h in heights]).astype(np.float32)[..., None] / 255.0
-    model = compile_model(build_model("regressor", TINY), "regressor", 3e-3)
+    model = compile_model(build_model("regressor", TINY), "regressor", 1e-3)
     before = model.evaluate(images, zeta.astype(np.float32), verbose=0, return_dict=True)
     model.fit(images, zeta.astype(np.float32), epochs=25, batch_size=16, verbose=0)
     after = model.evaluate(images, zeta.astype(np.float32), verbose=0, return_dict=True)
