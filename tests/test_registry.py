@@ -111,3 +111,20 @@ def test_no_production_yet(sqlite_tracking):
     mlflow.MlflowClient().create_registered_model(NAME)
     with pytest.raises(TrackingError, match=r"no version in stage 'Production' \(versions: none\)"):
         resolve_model_uri(NAME)
+
+
+def test_registering_a_run_again_reuses_its_version(three_versions):
+    """A re-run of the register stage on an unchanged model must not add a duplicate version."""
+    runs, _ = three_versions
+    again_champion = register_and_promote(runs[2], NAME, "model", 0.15)
+    again_rejected = register_and_promote(runs[1], NAME, "model", 0.25)
+    assert len(registry.list_versions(NAME)) == 3
+    assert again_champion.version == "3" and again_champion.promoted
+    assert "already registered as version 3, which is Production" in again_champion.reason
+    assert again_rejected.version == "2" and not again_rejected.promoted
+    assert again_rejected.champion_version == "3" and "champion kept" in again_rejected.reason
+    assert [_stage(v) for v in "123"] == ["Archived", "None", "Production"]
+    # a registered run whose re-evaluation now beats the champion is promoted under its own version
+    promoted = register_and_promote(runs[1], NAME, "model", 0.10)
+    assert promoted.version == "2" and promoted.promoted and len(registry.list_versions(NAME)) == 3
+    assert [_stage(v) for v in "123"] == ["Archived", "Production", "Archived"]

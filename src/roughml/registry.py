@@ -170,6 +170,17 @@ def current_champion(model_name: str, exclude_version: str | None = None):
     return max(staged, key=lambda mv: int(mv.version)) if staged else None
 
 
+def version_of_run(model_name: str, run_id: str) -> str | None:
+    """Newest version of ``model_name`` registered from ``run_id``, or None.
+
+    Why: ``dvc repro`` re-runs the register stage whenever its inputs change (for example a
+    re-evaluation of the same trained model); that must re-decide for the existing version, not
+    add a duplicate version of the same run to the registry.
+    """
+    same_run = [mv for mv in list_versions(model_name) if getattr(mv, "run_id", None) == run_id]
+    return str(max(int(mv.version) for mv in same_run)) if same_run else None
+
+
 def _model_source(run_id: str, artifact_path_or_model_uri: str) -> str:
     """A model URI MLflow can register: URIs pass through, bare artifact paths become runs:/ URIs."""
     if ":/" in artifact_path_or_model_uri:
@@ -202,6 +213,9 @@ def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_ur
                          test_rms: float) -> Decision:
     """Register the run's model as a new version and promote it if it beats the champion.
 
+    A run that is already registered keeps its version (no duplicate): the decision is made again
+    for that version, and a version that already serves stays as it is.
+
     Parameters
     ----------
     run_id : str
@@ -232,14 +246,23 @@ def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_ur
                 raise
             client.create_registered_model(
                 model_name, description="Roughness exponent ζ of interfaces from images (roughml).")
+        existing = version_of_run(model_name, run_id)
         champion = current_champion(model_name)
         champion_version = str(champion.version) if champion is not None else None
         champion_rms = version_rms(champion) if champion is not None else None
-        with _silenced(), contextlib.redirect_stderr(io.StringIO()):  # "Created version ..." chatter
-            mv = mlflow.register_model(_model_source(run_id, artifact_path_or_model_uri), model_name,
-                                       tags={TAG_TEST_RMS: repr(challenger_rms)})
-        version = str(mv.version)
-        promoted, reason = decide(challenger_rms, champion_version, champion_rms)
+        if existing is None:
+            with _silenced(), contextlib.redirect_stderr(io.StringIO()):  # "Created version ..." chatter
+                mv = mlflow.register_model(_model_source(run_id, artifact_path_or_model_uri), model_name,
+                                           tags={TAG_TEST_RMS: repr(challenger_rms)})
+            version = str(mv.version)
+        else:
+            version = existing
+        if existing is not None and existing == champion_version:
+            promoted, reason = True, f"run already registered as version {version}, which is Production: unchanged"
+        else:
+            promoted, reason = decide(challenger_rms, champion_version, champion_rms)
+            if existing is not None:
+                reason = f"run already registered as version {version}; {reason}"
         if promoted:
             with _silenced():
                 client.transition_model_version_stage(model_name, version, PRODUCTION_STAGE,
