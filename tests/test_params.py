@@ -33,6 +33,7 @@ def test_shipped_params_are_valid():
     (lambda p: p["train"].__setitem__("model", "transformer"), "train.model"),
     (lambda p: p["train"].__setitem__("epochs", "many"), "train.epochs"),
     (lambda p: p["train"].__setitem__("epoch", 3), "unknown key"),
+    (lambda p: p["train"].__setitem__("weight_average_epochs", -1), "train.weight_average_epochs"),
     (lambda p: p.pop("evaluate"), "evaluate"),
 ])
 def test_invalid_values_name_the_key(mutate, fragment):

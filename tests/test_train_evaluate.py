@@ -92,6 +92,37 @@ def test_interrupted_training_resumes_in_the_same_run(tiny_data, sqlite_tracking
     assert not (tmp_path / "models" / ".backup" / "mlflow_run_id").exists()
 
 
+class RecordWeights(keras.callbacks.Callback):
+    """Weights the model trains with (epoch begin) and the ones early stopping sees (epoch end)."""
+
+    def __init__(self):
+        super().__init__()
+        self.training, self.validated, self.val_loss = [], [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.training.append(self.model.get_weights())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.validated.append(self.model.get_weights())
+        self.val_loss.append(logs["val_loss"])
+
+
+def test_weight_averaging_validates_and_keeps_the_averaged_weights(tiny_data, sqlite_tracking, tmp_path):
+    params = tiny_params(epochs=3, early_stopping_patience=5, weight_average_epochs=1.0)
+    record = RecordWeights()
+    run_training(params, tiny_data, tmp_path / "models", extra_callbacks=[record])
+    # training continues from the raw weights, not from the average
+    differs = [not all(np.array_equal(a, b) for a, b in zip(raw, avg))
+               for raw, avg in zip(record.training[1:], record.validated[:-1])]
+    assert all(differs)
+    # the saved model carries the averaged weights of the best validated epoch
+    best = record.validated[int(np.argmin(record.val_loss))]
+    saved = load(tmp_path / "models" / "model.keras").get_weights()
+    assert len(saved) == len(best)
+    for a, b in zip(saved, best):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_classifier_option_and_size_transfer(tiny_data, sqlite_tracking, tmp_path):
     params = tiny_params(model="classifier")
     run_training(params, tiny_data, tmp_path / "models")

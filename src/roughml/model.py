@@ -258,11 +258,16 @@ class ZetaAccuracy(keras.metrics.Metric):
 
 
 def compile_model(model: keras.Model, kind: str, learning_rate: float,
-                  accuracy_tolerance: float = 0.025) -> keras.Model:
-    """Attach optimizer, the kind's loss and the ζ metrics (logged as rms / accuracy)."""
+                  accuracy_tolerance: float = 0.025, weight_average_momentum: float = 0.0) -> keras.Model:
+    """Attach optimizer, the kind's loss and the ζ metrics (logged as rms / accuracy).
+
+    ``weight_average_momentum`` > 0 makes the optimizer keep an exponential moving average of the
+    weights (Polyak averaging), which :func:`roughml.train.run_training` validates and keeps.
+    """
     loss = gaussian_nll if kind == "regressor" else "sparse_categorical_crossentropy"
+    averaging = {"use_ema": True, "ema_momentum": weight_average_momentum} if weight_average_momentum > 0 else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0, **averaging),
         loss=loss,
         metrics=[ZetaRMS(kind), ZetaAccuracy(kind, accuracy_tolerance)],
     )

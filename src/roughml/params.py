@@ -226,6 +226,7 @@ class TrainParams:
     stem_filters: int = 8
     tower_filters: int = 24
     tower_levels: int = 6
+    weight_average_epochs: float = 0.0
     mixed_precision: bool = False
 
 
@@ -254,6 +255,8 @@ def train_params(params: Mapping[str, Any]) -> TrainParams:
         stem_filters=int(_number(t.get("stem_filters", 8), "train.stem_filters", low=1, integer=True)),
         tower_filters=int(_number(t.get("tower_filters", 24), "train.tower_filters", low=1, integer=True)),
         tower_levels=int(_number(t.get("tower_levels", 6), "train.tower_levels", low=1, high=12, integer=True)),
+        weight_average_epochs=float(_number(t.get("weight_average_epochs", 0.0), "train.weight_average_epochs",
+                                            low=0.0, high=100.0)),
         mixed_precision=_bool(t.get("mixed_precision", False), "train.mixed_precision"),
     )
 

@@ -97,6 +97,17 @@ def make_dataset(prepared, targets: np.ndarray, batch_size: int, *, seed: int, t
     return ds.prefetch(tf.data.AUTOTUNE), steps
 
 
+def weight_average_momentum(epochs: float, steps_per_epoch: int) -> float:
+    """EMA momentum whose time constant is ``epochs`` epochs of ``steps_per_epoch`` steps (0: off).
+
+    Why in epochs: the averaging window must follow the data, so that a tiny test run and the full
+    pipeline average over the same share of training.
+    """
+    if epochs <= 0:
+        return 0.0
+    return float(1.0 - 1.0 / max(epochs * steps_per_epoch, 1.0))
+
+
 def _mlflow_epoch_logger(run_id: str):
     import keras
     import mlflow
@@ -190,8 +201,10 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
     run_id_file = backup_dir / "mlflow_run_id"
     resume_run = run_id_file.read_text().strip() if run_id_file.exists() else None
     strategy = select_strategy()
+    momentum = weight_average_momentum(tp.weight_average_epochs, steps)
     with strategy.scope():
-        model = compile_model(build_model(tp.model, tp), tp.model, tp.learning_rate)
+        model = compile_model(build_model(tp.model, tp), tp.model, tp.learning_rate,
+                              weight_average_momentum=momentum)
 
     with mlflow.start_run(run_id=resume_run, experiment_id=None if resume_run else experiment_id) as run:
         backup_dir.mkdir(parents=True, exist_ok=True)
@@ -214,8 +227,13 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
         else:
             mlflow.set_tag("resumed", "true")
 
+        # Order matters: the checkpoint is written before the averaged weights are swapped in
+        # (so a resumed run continues from the true training state), and early stopping, which
+        # keeps the best epoch's weights, sees the averaged ones (the ones that were validated).
+        averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if momentum > 0 else []
         callbacks = [
             keras.callbacks.BackupAndRestore(str(backup_dir / "checkpoint")),
+            *averaging,
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=tp.early_stopping_patience,
                                           restore_best_weights=True),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
