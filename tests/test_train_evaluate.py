@@ -108,9 +108,12 @@ class RecordWeights(keras.callbacks.Callback):
 
 
 def test_weight_averaging_validates_and_keeps_the_averaged_weights(tiny_data, sqlite_tracking, tmp_path):
-    params = tiny_params(epochs=3, early_stopping_patience=5, weight_average_epochs=1.0)
+    params = tiny_params(epochs=3, early_stopping_patience=5, weight_average_epochs=1.0,
+                         learning_rate_decay_epochs=2)
     record = RecordWeights()
-    run_training(params, tiny_data, tmp_path / "models", extra_callbacks=[record])
+    result = run_training(params, tiny_data, tmp_path / "models", extra_callbacks=[record])
+    rates = [m.value for m in MlflowClient().get_metric_history(result.run_id, "learning_rate")]
+    assert rates == pytest.approx([3e-3, 1.5e-3, 6e-5], rel=1e-4)   # constant, then the cosine tail
     # training continues from the raw weights, not from the average
     differs = [not all(np.array_equal(a, b) for a, b in zip(raw, avg))
                for raw, avg in zip(record.training[1:], record.validated[:-1])]
@@ -136,3 +139,13 @@ def test_classifier_option_and_size_transfer(tiny_data, sqlite_tracking, tmp_pat
     assert 0.05 <= zeta[0] <= 1.0 and sigma[0] > 0
     metrics = run_evaluation(params, tmp_path / "models", tiny_data, tmp_path / "reports")
     assert metrics["test_rms"] is not None
+
+
+def test_learning_rate_is_constant_then_decays_over_the_last_epochs():
+    from roughml.train import learning_rate_at
+
+    rates = [learning_rate_at(epoch, 1e-3, 10, 4) for epoch in range(10)]
+    assert rates[:6] == [1e-3] * 6
+    assert all(a > b for a, b in zip(rates[5:9], rates[6:10]))
+    assert rates[-1] == pytest.approx(2e-5)                      # the floor, not zero
+    assert [learning_rate_at(e, 1e-3, 10, 0) for e in range(10)] == [1e-3] * 10

@@ -227,6 +227,7 @@ class TrainParams:
     tower_filters: int = 24
     tower_levels: int = 6
     weight_average_epochs: float = 0.0
+    learning_rate_decay_epochs: int = 0
     mixed_precision: bool = False
 
 
@@ -257,6 +258,8 @@ def train_params(params: Mapping[str, Any]) -> TrainParams:
         tower_levels=int(_number(t.get("tower_levels", 6), "train.tower_levels", low=1, high=12, integer=True)),
         weight_average_epochs=float(_number(t.get("weight_average_epochs", 0.0), "train.weight_average_epochs",
                                             low=0.0, high=100.0)),
+        learning_rate_decay_epochs=int(_number(t.get("learning_rate_decay_epochs", 0),
+                                               "train.learning_rate_decay_epochs", low=0, integer=True)),
         mixed_precision=_bool(t.get("mixed_precision", False), "train.mixed_precision"),
     )
 

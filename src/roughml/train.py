@@ -108,6 +108,19 @@ def weight_average_momentum(epochs: float, steps_per_epoch: int) -> float:
     return float(1.0 - 1.0 / max(epochs * steps_per_epoch, 1.0))
 
 
+def learning_rate_at(epoch: int, base: float, epochs: int, decay_epochs: int, floor: float = 0.02) -> float:
+    """Constant ``base``, then a cosine decay over the last ``decay_epochs`` epochs (to ``floor``·base).
+
+    Why: with weight averaging the validation loss improves a little almost every epoch, so a
+    plateau rule never lowers the rate; a fixed tail of low rates lets the weights settle instead.
+    """
+    start = epochs - decay_epochs
+    if decay_epochs <= 0 or epoch < start:
+        return float(base)
+    progress = (epoch - start + 1) / decay_epochs
+    return float(base * max(floor, 0.5 * (1.0 + np.cos(np.pi * progress))))
+
+
 def _mlflow_epoch_logger(run_id: str):
     import keras
     import mlflow
@@ -231,13 +244,18 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
         # (so a resumed run continues from the true training state), and early stopping, which
         # keeps the best epoch's weights, sees the averaged ones (the ones that were validated).
         averaging = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if momentum > 0 else []
+        if tp.learning_rate_decay_epochs > 0:
+            schedule = keras.callbacks.LearningRateScheduler(
+                lambda epoch: learning_rate_at(epoch, tp.learning_rate, tp.epochs, tp.learning_rate_decay_epochs))
+        else:
+            schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                         patience=max(1, tp.early_stopping_patience - 1))
         callbacks = [
             keras.callbacks.BackupAndRestore(str(backup_dir / "checkpoint")),
             *averaging,
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=tp.early_stopping_patience,
                                           restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                              patience=max(1, tp.early_stopping_patience - 1)),
+            schedule,
             _mlflow_epoch_logger(run.info.run_id),
             *(extra_callbacks or []),
         ]
