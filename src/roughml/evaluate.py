@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -32,6 +32,7 @@ class FamilyPredictions:
     predicted_std: np.ndarray
     classical: np.ndarray       # NaN where the classical pipeline failed
     failed: int                 # rows where no wall was found (model and classical both skipped)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # dataset rows of the above
 
 
 def _rms(err: np.ndarray) -> float:
@@ -75,6 +76,7 @@ def predict_family(model, ds: Mapping[str, np.ndarray], rows: np.ndarray, family
         predicted_std=np.concatenate(sd_all)[order] if sd_all else np.zeros(0),
         classical=np.array([classical[r] for r in kept_arr], dtype=np.float64),
         failed=failed,
+        rows=kept_arr,
     )
 
 
