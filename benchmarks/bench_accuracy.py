@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from roughml.dataset import generate_split
-from roughml.evaluate import FamilyPredictions, family_metrics, predict_family
+from roughml.evaluate import FamilyPredictions, _rms, family_metrics, predict_family
 from roughml.model import load
 from roughml.params import evaluate_params, generate_params, load_params
 from roughml.storage import atomic_write_text
@@ -44,10 +44,6 @@ def bootstrap_interval(values: np.ndarray, statistic, n_resamples: int, rng: np.
     return float(low), float(high)
 
 
-def _rms(err: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(err))))
-
-
 def width_quarters(p: FamilyPredictions, width_fraction: np.ndarray, inside: np.ndarray) -> list[dict]:
     """Bias of model and Whittle in each quarter of the wall widths (rms width / image size)."""
     w = width_fraction[inside]
@@ -60,7 +56,7 @@ def width_quarters(p: FamilyPredictions, width_fraction: np.ndarray, inside: np.
         sel = quarter == q
         out.append({"width_low": float(edges[q]), "width_high": float(edges[q + 1]), "n": int(sel.sum()),
                     "model_bias": float(np.mean(err[sel])), "model_rms": _rms(err[sel]),
-                    "whittle_bias": float(np.nanmean(cerr[sel])), "whittle_rms": _rms(cerr[sel][np.isfinite(cerr[sel])])})
+                    "whittle_bias": float(np.nanmean(cerr[sel])), "whittle_rms": _rms(cerr[sel])})
     return out
 
 
