@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from roughml.dataset import generate_split
-from roughml.evaluate import FamilyPredictions, _rms, family_metrics, predict_family
-from roughml.model import load
-from roughml.params import evaluate_params, generate_params, load_params
-from roughml.storage import atomic_write_text
+from roughml.data.datasets import generate_split
+from roughml.pipeline.evaluate import FamilyPredictions, _rms, family_metrics, predict_family
+from roughml.learning.model import load
+from roughml.core.config import evaluate_params, generate_params, load_params
+from roughml.core.storage import atomic_write_text
 
 #: Issue #3: rms error of ζ (ζ in 0.1–1.0) the default pipeline must reach.
 TARGETS = {"clean_128": 0.085, "clean_256": 0.060, "clean_512": 0.045, "lab": 0.10}

@@ -23,10 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from roughml import render, synth
-from roughml.estimators import cramer_rao_bound, estimate_image, whittle
-from roughml.extract import canonicalize, detect_orientation, extract_profile
-from roughml.storage import atomic_write_text
+from roughml.physics import rendering as render
+
+from roughml.physics import synthesis as synth
+from roughml.imaging.classical import estimate_image
+from roughml.physics.spectral import cramer_rao_bound, whittle
+from roughml.imaging.detection import canonicalize, detect_orientation, extract_profile
+from roughml.core.storage import atomic_write_text
 
 SIZES = (128, 256, 512)
 ZETA_RANGE = (0.1, 1.0)

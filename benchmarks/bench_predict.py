@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from roughml.storage import atomic_write_text
+from roughml.core.storage import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (256, 320, 384, 448, 512)
@@ -63,9 +63,11 @@ def register_model(workdir: Path) -> str:
     uri = f"sqlite:///{workdir / 'mlflow.db'}"
     script = f"""
 import mlflow
-from roughml import pyfunc_model, registry, tracking
-from roughml.model import build_model
-from roughml.params import TrainParams
+from roughml.serving import pyfunc as pyfunc_model
+from roughml.serving import registry
+from roughml.serving import tracking
+from roughml.learning.model import build_model
+from roughml.core.config import TrainParams
 tracking.configure({uri!r})
 build_model("regressor", TrainParams()).save("model.keras")
 with mlflow.start_run(experiment_id=tracking.ensure_experiment("bench")) as run:

@@ -22,11 +22,11 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from roughml.dataset import generate_split  # noqa: E402
-from roughml.params import FamilyParams, GenerateParams, LabParams  # noqa: E402
-from roughml.render import render_binary_batch, render_lab, sample_lab  # noqa: E402
-from roughml.storage import atomic_write_text, save_arrays  # noqa: E402
-from roughml.synth import quantise, sample_rms_width, sample_zeta, self_affine_profiles  # noqa: E402
+from roughml.data.datasets import generate_split  # noqa: E402
+from roughml.core.config import FamilyParams, GenerateParams, LabParams  # noqa: E402
+from roughml.physics.rendering import render_binary_batch, render_lab, sample_lab  # noqa: E402
+from roughml.core.storage import atomic_write_text, save_arrays  # noqa: E402
+from roughml.physics.synthesis import quantise, sample_rms_width, sample_zeta, self_affine_profiles  # noqa: E402
 
 LENGTH = 128
 

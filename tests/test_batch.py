@@ -11,8 +11,12 @@ import pytest
 import tifffile
 from PIL import Image
 
-from roughml import batch, render, synth
-from roughml.errors import RoughmlError
+from roughml.serving import rows as batch
+
+from roughml.physics import rendering as render
+
+from roughml.physics import synthesis as synth
+from roughml.core.errors import RoughmlError
 
 
 def _wall(seed: int, orientation: str = "vertical", bright: str = "right", size: int = 96) -> np.ndarray:

@@ -105,8 +105,8 @@ def _by_name(rows: list[dict]) -> dict[str, dict]:
 
 def _good_images() -> dict[str, np.ndarray]:
     """Three synthetic walls: clean vertical, clean horizontal (top bright), lab-like vertical."""
-    from roughml.render import LabSample, render_binary, render_lab
-    from roughml.synth import quantise, self_affine_profiles
+    from roughml.physics.rendering import LabSample, render_binary, render_lab
+    from roughml.physics.synthesis import quantise, self_affine_profiles
 
     rng = np.random.default_rng(2024)
     profiles = self_affine_profiles(rng, [0.5, 0.8, 0.4], 96)
@@ -260,9 +260,13 @@ def registry_store(tmp_path_factory) -> str:
     alias production). Returns its URI. MLflow's in-process globals are restored afterwards."""
     import mlflow
 
-    from roughml import pyfunc_model, registry, tracking
-    from roughml.model import build_model
-    from roughml.params import TrainParams
+    from roughml.serving import pyfunc as pyfunc_model
+
+    from roughml.serving import registry
+
+    from roughml.serving import tracking
+    from roughml.learning.model import build_model
+    from roughml.core.config import TrainParams
 
     root = tmp_path_factory.mktemp("registry")
     uri = sqlite_uri(root)
@@ -387,9 +391,9 @@ def test_samples_gallery_png(workdir):
 @pytest.fixture(scope="module")
 def tiny_datasets(tmp_path_factory):
     """Tiny params and two dataset folders: 'clean' as generated, 'bad' with one ζ out of range."""
-    from roughml.dataset import write_splits
-    from roughml.params import generate_params
-    from roughml.storage import load_arrays, save_arrays
+    from roughml.data.datasets import write_splits
+    from roughml.core.config import generate_params
+    from roughml.core.storage import load_arrays, save_arrays
 
     root = tmp_path_factory.mktemp("datasets")
     write_params(root / "params.yaml", TINY_PARAMS)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml.dataset import (COLUMNS, generate_split, load_split, profile_hash, render_sample,
+from roughml.data.datasets import (COLUMNS, generate_split, load_split, profile_hash, render_sample,
                              stream, write_splits)
-from roughml.errors import RoughmlError
-from roughml.gallery import make_gallery
-from roughml.params import FamilyParams, GenerateParams, LabParams
-from roughml.render import render_binary
-from roughml.storage import save_arrays
+from roughml.core.errors import RoughmlError
+from roughml.data.gallery import make_gallery
+from roughml.core.config import FamilyParams, GenerateParams, LabParams
+from roughml.physics.rendering import render_binary
+from roughml.core.storage import save_arrays
 
 
 def tiny_params(seed: int = 123, **overrides) -> GenerateParams:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml import render, synth
-from roughml.errors import NoInterfaceError
-from roughml.estimators import (cramer_rao_bound, estimate_image, periodogram,
-                                structure_factor_fit, whittle)
+from roughml.physics import rendering as render
+
+from roughml.physics import synthesis as synth
+from roughml.core.errors import NoInterfaceError
+from roughml.imaging.classical import estimate_image
+from roughml.physics.spectral import cramer_rao_bound, periodogram, structure_factor_fit, whittle
 
 
 @pytest.mark.parametrize("length, expected", [(128, 0.070), (256, 0.048), (512, 0.033)])
@@ -93,8 +95,8 @@ def test_estimate_image_rejects_uniform():
 
 # --- the fast Whittle fit: derivatives, global optimum, standard error ---------------------------
 
-from roughml import estimators as est  # noqa: E402  (private helpers checked below)
-from roughml.extract import detect_orientation  # noqa: E402
+from roughml.physics import spectral as est  # noqa: E402  (private helpers checked below)
+from roughml.imaging.detection import detect_orientation  # noqa: E402
 
 
 def _spectrum(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -184,7 +186,7 @@ def test_estimate_image_reuses_a_known_orientation():
     found = detect_orientation(img)
     assert estimate_image(img, orientation=found) == estimate_image(img)
     # The given geometry is used as is: the wrong polarity finds no wall crossing dark to bright.
-    from roughml.extract import Orientation
+    from roughml.imaging.detection import Orientation
 
     with pytest.raises(NoInterfaceError):
         estimate_image(img, orientation=Orientation("vertical", "right"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml import render, synth
-from roughml.errors import NoInterfaceError
-from roughml.extract import Orientation, canonicalize, detect_orientation, extract_profile
+from roughml.physics import rendering as render
+
+from roughml.physics import synthesis as synth
+from roughml.core.errors import NoInterfaceError
+from roughml.imaging.detection import Orientation, canonicalize, detect_orientation, extract_profile
 
 GEOMETRIES = [("vertical", "right"), ("vertical", "left"), ("horizontal", "bottom"), ("horizontal", "top")]
 LAB = render.LabSample(contrast=0.35, illumination=0.3, blur_sigma=1.5, noise_sigma=0.08,
@@ -124,7 +126,7 @@ def test_comb_like_very_rough_wall(orientation, bright):
 
 # --- large images: detection runs at half resolution ------------------------------------------------
 
-from roughml import extract  # noqa: E402
+from roughml.imaging import detection as extract  # noqa: E402
 
 
 @pytest.mark.parametrize("orientation, bright", GEOMETRIES)

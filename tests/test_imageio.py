@@ -10,8 +10,8 @@ import pytest
 import tifffile
 from PIL import Image
 
-from roughml.errors import ImageReadError
-from roughml.imageio import IMAGE_SUFFIXES, read_pages
+from roughml.core.errors import ImageReadError
+from roughml.imaging.reader import IMAGE_SUFFIXES, read_pages
 
 RNG = np.random.default_rng(0)
 GRAY8 = RNG.integers(0, 256, (40, 56), dtype=np.uint8)

@@ -5,9 +5,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from roughml.model import (CLASS_GRID, NormalisedIncrements, build_model, class_labels, compile_model,
+from roughml.learning.model import (CLASS_GRID, NormalisedIncrements, build_model, class_labels, compile_model,
                            load, predict_zeta, read_both_ways)
-from roughml.params import TrainParams
+from roughml.core.config import TrainParams
 
 TINY = TrainParams(stem_filters=4, tower_filters=6, tower_levels=4)
 
@@ -91,8 +91,8 @@ def test_class_labels_follow_the_prototype_grid():
 
 def test_training_separates_smooth_from_rough_walls():
     """A few epochs on clean walls at ζ=0.2 and ζ=1.0: the model must tell them apart."""
-    from roughml.render import render_binary
-    from roughml.synth import quantise, self_affine_profiles
+    from roughml.physics.rendering import render_binary
+    from roughml.physics.synthesis import quantise, self_affine_profiles
 
     keras.utils.set_random_seed(4)
     rng = np.random.default_rng(4)

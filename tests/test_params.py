@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from roughml.params import (ParamsError, evaluate_params, flatten, generate_params, load_params,
+from roughml.core.config import (ParamsError, evaluate_params, flatten, generate_params, load_params,
                             register_params, train_params, validate_params)
 
 REPO = Path(__file__).resolve().parents[1]

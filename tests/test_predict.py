@@ -18,14 +18,20 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from roughml.errors import RoughmlError
+from roughml.core.errors import RoughmlError
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
 
 
-from roughml import pyfunc_model, registry, tracking  # noqa: E402
-from roughml.predict import list_inputs, predict_folder  # noqa: E402
+from roughml.serving import pyfunc as pyfunc_model
+
+
+from roughml.serving import registry
+
+
+from roughml.serving import tracking  # noqa: E402
+from roughml.serving.predict import list_inputs, predict_folder  # noqa: E402
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -48,8 +54,8 @@ def png_bytes(array: np.ndarray) -> bytes:
 @pytest.fixture(scope="module")
 def keras_file(tmp_path_factory) -> Path:
     """A tiny untrained roughml regressor saved as .keras (the real architecture, small sizes)."""
-    from roughml.model import build_model
-    from roughml.params import TrainParams
+    from roughml.learning.model import build_model
+    from roughml.core.config import TrainParams
 
     path = tmp_path_factory.mktemp("keras") / "model.keras"
     build_model("regressor", TrainParams(stem_filters=2, tower_filters=4, tower_levels=3)).save(path)
@@ -103,8 +109,8 @@ def test_predict_arrays_groups_shapes_and_keeps_order(keras_file):
     assert df.loc[0, "zeta"] == pytest.approx(df.loc[4, "zeta"], abs=1e-6)
     assert (df.loc[1, "height"], df.loc[1, "width"]) == (96, 48)
     # same numbers as the Keras model's own predict path
-    from roughml.model import load, predict_zeta
-    from roughml.preprocess import prepare
+    from roughml.learning.model import load, predict_zeta
+    from roughml.imaging.canonical import prepare
 
     zeta, std = predict_zeta(load(keras_file), prepare(images[1]).image[None, ..., None])
     assert df.loc[1, "zeta"] == pytest.approx(zeta[0], abs=1e-5)
@@ -183,7 +189,7 @@ def test_predict_folder_mixed_good_and_bad_files(sqlite_tracking, keras_file, im
 
 
 def test_predict_folder_errors(sqlite_tracking, tmp_path):
-    from roughml.errors import TrackingError
+    from roughml.core.errors import TrackingError
 
     with pytest.raises(RoughmlError, match="no such folder"):
         predict_folder(tmp_path / "missing", "models:/roughml/1")
@@ -209,14 +215,13 @@ def test_pyfunc_through_mlflow_server(server_tracking, keras_file, image_folder)
 
 # --- per-image work, worker processes, batching ------------------------------------------------------
 
-from roughml import predict as rpredict  # noqa: E402
+from roughml.serving import predict as rpredict  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def many_files(tmp_path_factory) -> list[Path]:
     """20 files: walls of three sizes in all orientations, plus a uniform, a corrupt and a text file."""
-    from roughml import render
-
+    from roughml.physics import rendering as render
     folder = tmp_path_factory.mktemp("many")
     geometries = [("vertical", "right"), ("vertical", "left"), ("horizontal", "bottom"), ("horizontal", "top")]
     for i in range(17):
@@ -246,8 +251,8 @@ def _same_prepared(a, b) -> None:
 
 
 def test_prepare_item_shares_the_geometry_with_the_classical_estimate():
-    from roughml import render
-    from roughml.estimators import estimate_image
+    from roughml.physics import rendering as render
+    from roughml.imaging.classical import estimate_image
 
     gray = render.orient(wall_image(96, 64, 3), "horizontal", "top")
     record, image = rpredict.prepare_item("a", gray, None, classical=True)
@@ -304,7 +309,7 @@ def test_predict_paths_with_workers_and_pixel_capped_batches(keras_file, many_fi
 
 
 def test_native_stderr_silenced_only_inside():
-    script = ("import os\nfrom roughml.pyfunc_model import _native_stderr_silenced\n"
+    script = ("import os\nfrom roughml.serving.pyfunc import _native_stderr_silenced\n"
               "with _native_stderr_silenced():\n    os.write(2, b'hidden\\n')\nos.write(2, b'shown\\n')\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

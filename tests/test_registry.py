@@ -7,9 +7,11 @@ import math
 import mlflow
 import pytest
 
-from roughml import registry, tracking
-from roughml.errors import TrackingError
-from roughml.registry import decide, register_and_promote, resolve_model_uri
+from roughml.serving import registry
+
+from roughml.serving import tracking
+from roughml.core.errors import TrackingError
+from roughml.serving.registry import decide, register_and_promote, resolve_model_uri
 
 NAME = "roughml"
 

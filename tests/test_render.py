@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml.params import LabParams
-from roughml.render import (LabSample, orient, render_binary, render_binary_batch, render_lab,
+from roughml.core.config import LabParams
+from roughml.physics.rendering import (LabSample, orient, render_binary, render_binary_batch, render_lab,
                             sample_lab, sample_lab_columns)
 
 HEIGHTS = np.array([3, 5, 1, 7, 4, 4, 2, 6, 5, 3], dtype=np.int16)  # L = 10

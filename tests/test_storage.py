@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from roughml.storage import atomic_open, atomic_write_text, load_arrays, save_arrays
+from roughml.core.storage import atomic_open, atomic_write_text, load_arrays, save_arrays
 
 
 def test_save_arrays_is_byte_reproducible(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml.synth import quantise, sample_rms_width, sample_zeta, self_affine_profiles
+from roughml.physics.synthesis import quantise, sample_rms_width, sample_zeta, self_affine_profiles
 
 
 def _spectral_slope(profiles: np.ndarray, q_max_fraction: float = 0.25) -> float:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from roughml import tracking
-from roughml.errors import TrackingError
+from roughml.serving import tracking
+from roughml.core.errors import TrackingError
 
 
 def _closed_port() -> int:

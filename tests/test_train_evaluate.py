@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from roughml.dataset import write_splits
-from roughml.evaluate import run_evaluation
-from roughml.model import load, predict_zeta
-from roughml.params import generate_params
-from roughml.render import render_binary
-from roughml.synth import quantise, self_affine_profiles
-from roughml.train import run_training
+from roughml.data.datasets import write_splits
+from roughml.pipeline.evaluate import run_evaluation
+from roughml.learning.model import load, predict_zeta
+from roughml.core.config import generate_params
+from roughml.physics.rendering import render_binary
+from roughml.physics.synthesis import quantise, self_affine_profiles
+from roughml.pipeline.train import run_training
 from tiny import tiny_params
 
 
@@ -142,7 +142,7 @@ def test_classifier_option_and_size_transfer(tiny_data, sqlite_tracking, tmp_pat
 
 
 def test_learning_rate_is_constant_then_decays_over_the_last_epochs():
-    from roughml.train import learning_rate_at
+    from roughml.pipeline.train import learning_rate_at
 
     rates = [learning_rate_at(epoch, 1e-3, 10, 4) for epoch in range(10)]
     assert rates[:6] == [1e-3] * 6

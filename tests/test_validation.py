@@ -1,6 +1,6 @@
 """Tests of the great-expectations dataset validation (stage ``validate``).
 
-Real data from ``roughml.dataset.write_splits`` on tiny params, validated by a real (ephemeral)
+Real data from ``roughml.data.datasets.write_splits`` on tiny params, validated by a real (ephemeral)
 great-expectations context; corruptions are made by editing the split files.
 """
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from roughml.dataset import render_sample, write_splits
-from roughml.errors import DataValidationError
-from roughml.params import SPLITS, generate_params, validate_params
-from roughml.storage import load_arrays, save_arrays
-from roughml.validation import (coverage_frame, dataset_frame, load_datasets, validate_datasets)
+from roughml.data.datasets import render_sample, write_splits
+from roughml.core.errors import DataValidationError
+from roughml.core.config import SPLITS, generate_params, validate_params
+from roughml.core.storage import load_arrays, save_arrays
+from roughml.data.validation import (coverage_frame, dataset_frame, load_datasets, validate_datasets)
 
 PARAMS = {
     "generate": {

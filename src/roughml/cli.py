@@ -1,6 +1,6 @@
 """The ``roughml`` command line: parse arguments, call the library, report.
 
-Every command turns a :class:`roughml.errors.RoughmlError` into one readable line on stderr and
+Every command turns a :class:`roughml.core.errors.RoughmlError` into one readable line on stderr and
 exit code 2; batch commands exit 1 when some rows are errors and 0 when all are fine.
 """
 
@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from roughml.errors import RoughmlError
+from roughml.core.errors import RoughmlError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure the roughness exponent ζ of interfaces (domain walls, cracks, contact lines) from images.")
@@ -44,7 +44,7 @@ def reported_errors(params_path: Path | None = None) -> Iterator[None]:
     try:
         yield
     except RoughmlError as exc:
-        from roughml.params import ParamsError
+        from roughml.core.config import ParamsError
 
         if params_path is not None and isinstance(exc, ParamsError):
             exc.source = str(params_path)
@@ -66,7 +66,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _params(path: Path) -> dict:
-    from roughml.params import load_params
+    from roughml.core.config import load_params
 
     return load_params(path)
 
@@ -87,8 +87,8 @@ def generate(params: Path = PARAMS_OPTION,
              out_dir: Path = typer.Option(Path("data/generated"), "--out", help="Output directory.")) -> None:
     """Generate the train / validation / test interface datasets (DVC stage `generate`)."""
     with reported_errors(params):
-        from roughml.dataset import write_splits
-        from roughml.params import generate_params
+        from roughml.data.datasets import write_splits
+        from roughml.core.config import generate_params
 
         gp = generate_params(_params(params))
         paths = write_splits(gp, out_dir)
@@ -103,8 +103,8 @@ def validate(params: Path = PARAMS_OPTION,
              docs_dir: Path = typer.Option(Path("reports/validation_docs"), "--docs", help="great-expectations data docs (HTML).")) -> None:
     """Check the generated datasets with great-expectations (DVC stage `validate`)."""
     with reported_errors(params):
-        from roughml.params import generate_params, validate_params
-        from roughml.validation import validate_datasets
+        from roughml.core.config import generate_params, validate_params
+        from roughml.data.validation import validate_datasets
 
         p = _params(params)
         report = validate_datasets(data_dir, generate_params(p), validate_params(p), out_json, docs_dir)
@@ -119,7 +119,7 @@ def train(params: Path = PARAMS_OPTION,
           tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Train the model in params.yaml's `train` block and log the run to MLflow (DVC stage `train`)."""
     with reported_errors(params):
-        from roughml.train import run_training
+        from roughml.pipeline.train import run_training
 
         result = run_training(_params(params), data_dir, out_dir, tracking_uri=tracking_uri)
         out.print(f"trained {result.epochs_run} epochs, best validation rms {result.best_val_rms:.4f}, "
@@ -134,7 +134,7 @@ def evaluate(params: Path = PARAMS_OPTION,
              tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Evaluate on the test split against Whittle and the Cramér–Rao bound (DVC stage `evaluate`)."""
     with reported_errors(params):
-        from roughml.evaluate import accuracy_table, run_evaluation
+        from roughml.pipeline.evaluate import accuracy_table, run_evaluation
 
         metrics = run_evaluation(_params(params), model_dir, data_dir, out_dir, tracking_uri=tracking_uri)
         out.print(accuracy_table(metrics), soft_wrap=False)
@@ -148,8 +148,8 @@ def register(params: Path = PARAMS_OPTION,
              tracking_uri: Optional[str] = TRACKING_OPTION) -> None:
     """Register the evaluated model; promote it to Production if it beats the champion (DVC stage `register`)."""
     with reported_errors(params):
-        from roughml.params import register_params
-        from roughml.register import run_registration
+        from roughml.core.config import register_params
+        from roughml.pipeline.register import run_registration
 
         decision = run_registration(register_params(_params(params)), model_dir, reports_dir,
                                     tracking_uri=tracking_uri)
@@ -163,7 +163,7 @@ def _check_output(output: Path) -> None:
 
 
 def _write_and_summarise(rows, output: Path) -> None:
-    from roughml.batch import exit_code, summary_table, write_rows
+    from roughml.serving.rows import exit_code, summary_table, write_rows
 
     try:
         write_rows(rows, output)
@@ -183,7 +183,7 @@ def estimate(folder: Path = typer.Argument(..., help="Folder of images."),
              all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs.")) -> None:
     """Classical estimate of ζ (Whittle fit of the extracted profile) for every image in FOLDER."""
     with reported_errors():
-        from roughml.batch import estimate_folder, find_inputs
+        from roughml.serving.rows import estimate_folder, find_inputs
 
         _check_output(output)
         n = len(find_inputs(folder, recursive, exclude=[output]))
@@ -217,9 +217,9 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
         chosen = [x for x in (model_stage, model_alias, model_version, model_uri) if x is not None]
         if len(chosen) > 1:
             fail("give only one of --model-stage, --model-alias, --model-version, --model-uri")
-        from roughml import tracking
-        from roughml.predict import list_inputs, predict_folder
-        from roughml.registry import resolve_model_uri
+        from roughml.serving import tracking
+        from roughml.serving.predict import list_inputs, predict_folder
+        from roughml.serving.registry import resolve_model_uri
 
         _check_output(output)
         n = len(list_inputs(folder, recursive, exclude=[output]))  # a missing folder fails before MLflow starts
@@ -240,7 +240,7 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
 
 
 def _default_model_name() -> str:
-    from roughml.params import ParamsError, load_params, register_params
+    from roughml.core.config import ParamsError, load_params, register_params
 
     try:
         return register_params(load_params()).model_name
@@ -254,8 +254,8 @@ def samples(out_path: Path = typer.Option(Path("gallery.png"), "--out", help="PN
             per_family: int = typer.Option(4, "--per-family", min=1, max=16, help="Images per family.")) -> None:
     """Write a gallery of example images of every synthetic family."""
     with reported_errors(params):
-        from roughml.gallery import make_gallery
-        from roughml.params import generate_params
+        from roughml.data.gallery import make_gallery
+        from roughml.core.config import generate_params
 
         path = make_gallery(generate_params(_params(params)), out_path, per_family=per_family)
         out.print(f"gallery -> {path}")
@@ -267,8 +267,8 @@ def examples(out_dir: Path = typer.Option(Path("examples/lab"), "--out", help="F
              count: int = typer.Option(8, "--count", min=1, max=100)) -> None:
     """Re-create the shipped synthetic example images and their truth.csv."""
     with reported_errors(params):
-        from roughml.examples import write_examples
-        from roughml.params import generate_params
+        from roughml.data.examples import write_examples
+        from roughml.core.config import generate_params
 
         paths = write_examples(generate_params(_params(params)), out_dir, n=count)
         out.print(f"{len(paths)} example images -> {out_dir}")

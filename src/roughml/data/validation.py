@@ -37,9 +37,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from roughml.errors import DataValidationError, RoughmlError
-from roughml.params import SPLITS, GenerateParams, ValidateParams
-from roughml.storage import atomic_write_text, load_arrays
+from roughml.core.errors import DataValidationError, RoughmlError
+from roughml.core.config import SPLITS, GenerateParams, ValidateParams
+from roughml.core.storage import atomic_write_text, load_arrays
 
 # Great-expectations reads this when it is imported: no usage statistics leave the machine.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -142,9 +142,9 @@ def _sample_rows(family: np.ndarray, per_family: int, seed: int) -> np.ndarray:
 
 def _default_render() -> RenderFn:
     try:
-        from roughml.dataset import render_sample
+        from roughml.data.datasets import render_sample
     except ImportError as exc:  # pragma: no cover - only while the dataset module is missing
-        raise RoughmlError(f"cannot render samples: roughml.dataset is unavailable ({exc})") from None
+        raise RoughmlError(f"cannot render samples: roughml.data.datasets is unavailable ({exc})") from None
     return render_sample
 
 
@@ -155,14 +155,14 @@ def dataset_frame(arrays: Mapping[str, np.ndarray], sample_images: int, seed: in
     Parameters
     ----------
     arrays
-        Columns of one split file (see ``roughml.dataset``).
+        Columns of one split file (see ``roughml.data.datasets``).
     sample_images
         Rows rendered per family. Rendering everything would dominate the stage's runtime; a
         deterministic sample catches systematic renderer/metadata mismatches just as well.
     seed
         Seed of the row sample, so the same rows are checked on every run.
     render
-        ``render(arrays, i) -> uint8 image``; defaults to ``roughml.dataset.render_sample``.
+        ``render(arrays, i) -> uint8 image``; defaults to ``roughml.data.datasets.render_sample``.
 
     Returns
     -------
@@ -637,7 +637,7 @@ def validate_datasets(data_dir: str | Path, gp: GenerateParams, vp: ValidatePara
     docs_dir
         Static HTML data docs (``index.html`` inside); replaced as a whole on every run.
     seed, render
-        Seed of the rendered row sample; renderer override (defaults to ``roughml.dataset``).
+        Seed of the rendered row sample; renderer override (defaults to ``roughml.data.datasets``).
 
     Raises
     ------

@@ -18,9 +18,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from roughml.errors import RoughmlError
-from roughml.params import TrainParams, flatten, train_params
-from roughml.storage import atomic_write_bytes, atomic_write_text
+from roughml.core.errors import RoughmlError
+from roughml.core.config import TrainParams, flatten, train_params
+from roughml.core.storage import atomic_write_bytes, atomic_write_text
 
 SPLIT_FILES = ("train.npz", "validation.npz", "test.npz")
 DEFAULT_EXPERIMENT = "roughml"
@@ -55,7 +55,7 @@ def select_strategy():
 
 def labels_for(kind: str, zeta: np.ndarray) -> np.ndarray:
     """Training targets: ζ itself (regressor) or its grid class (classifier)."""
-    from roughml.model import class_labels
+    from roughml.learning.model import class_labels
 
     return zeta.astype(np.float32) if kind == "regressor" else class_labels(zeta)
 
@@ -186,14 +186,12 @@ def run_training(all_params: Mapping[str, Any], data_dir: str | Path = "data/gen
     import keras
     import mlflow
 
-    from roughml import tracking
-
-    # Keras warns that shuffle=True is ignored for tf.data input; our pipeline shuffles per bucket.
+    from roughml.serving import tracking  # Keras warns that shuffle=True is ignored for tf.data input; our pipeline shuffles per bucket.
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-    from roughml.dataset import load_split, render_sample
-    from roughml.fingerprint import dataset_fingerprint, git_commit
-    from roughml.inputs import prepare_rows
-    from roughml.model import build_model, compile_model, read_both_ways
+    from roughml.data.datasets import load_split, render_sample
+    from roughml.core.fingerprint import dataset_fingerprint, git_commit
+    from roughml.data.model_inputs import prepare_rows
+    from roughml.learning.model import build_model, compile_model, read_both_ways
 
     tracking.configure(tracking_uri)
     experiment_id = tracking.ensure_experiment(experiment_name())
@@ -303,15 +301,14 @@ def _collect_history(run_id: str) -> list[dict[str, float]]:
 
 
 def _log_pyfunc(model_path: Path, example_image: np.ndarray) -> None:
-    """Log the model as an MLflow pyfunc that carries its preprocessing (see roughml.pyfunc_model).
+    """Log the model as an MLflow pyfunc that carries its preprocessing (see roughml.serving.pyfunc).
 
     The input example is one validation image as PNG bytes, the way a client would send it.
     """
     import pandas as pd
     from PIL import Image
 
-    from roughml import pyfunc_model
-
+    from roughml.serving import pyfunc as pyfunc_model
     buffer = io.BytesIO()
     Image.fromarray(example_image).save(buffer, format="PNG")
     pyfunc_model.log_model(str(model_path), input_example=pd.DataFrame({"image": [buffer.getvalue()]}))

@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from roughml.dataset import generate_family, render_sample  # noqa: E402
-from roughml.params import GenerateParams  # noqa: E402
-from roughml.storage import atomic_write_bytes  # noqa: E402
+from roughml.data.datasets import generate_family, render_sample  # noqa: E402
+from roughml.core.config import GenerateParams  # noqa: E402
+from roughml.core.storage import atomic_write_bytes  # noqa: E402
 
 #: Index outside the (split, family) range used for the gallery's own random streams.
 _GALLERY_STREAM = 1000

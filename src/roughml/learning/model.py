@@ -25,7 +25,7 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from roughml.params import TrainParams
+from roughml.core.config import TrainParams
 
 #: The 2018 prototype's classes: ζ = 0.05, 0.10, …, 1.00.
 CLASS_GRID = np.round(np.arange(1, 21) * 0.05, 2).astype(np.float32)
@@ -264,7 +264,7 @@ def compile_model(model: keras.Model, kind: str, learning_rate: float,
     """Attach optimizer, the kind's loss and the ζ metrics (logged as rms / accuracy).
 
     ``weight_average_momentum`` > 0 makes the optimizer keep an exponential moving average of the
-    weights (Polyak averaging), which :func:`roughml.train.run_training` validates and keeps.
+    weights (Polyak averaging), which :func:`roughml.pipeline.train.run_training` validates and keeps.
     """
     loss = gaussian_nll if kind == "regressor" else "sparse_categorical_crossentropy"
     averaging = {"use_ema": True, "ema_momentum": weight_average_momentum} if weight_average_momentum > 0 else {}

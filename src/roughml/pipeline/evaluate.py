@@ -18,9 +18,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from roughml.errors import RoughmlError
-from roughml.params import EvaluateParams, evaluate_params
-from roughml.storage import atomic_write_bytes, atomic_write_text
+from roughml.core.errors import RoughmlError
+from roughml.core.config import EvaluateParams, evaluate_params
+from roughml.core.storage import atomic_write_bytes, atomic_write_text
 
 
 @dataclass
@@ -43,10 +43,10 @@ def _rms(err: np.ndarray) -> float:
 def predict_family(model, ds: Mapping[str, np.ndarray], rows: np.ndarray, family: str,
                    batch_size: int = 64) -> FamilyPredictions:
     """Render the rows, detect geometry, and run both the model and the classical estimator."""
-    from roughml.estimators import estimate_image
-    from roughml.extract import Orientation
-    from roughml.inputs import prepare_rows
-    from roughml.model import predict_zeta
+    from roughml.imaging.classical import estimate_image
+    from roughml.imaging.detection import Orientation
+    from roughml.data.model_inputs import prepare_rows
+    from roughml.learning.model import predict_zeta
 
     classical: dict[int, float] = {}
 
@@ -82,7 +82,7 @@ def predict_family(model, ds: Mapping[str, np.ndarray], rows: np.ndarray, family
 
 def family_metrics(p: FamilyPredictions, ep: EvaluateParams) -> dict[str, Any]:
     """Accuracy summary of one family (headline numbers use ζ inside ``ep.report_range``)."""
-    from roughml.estimators import cramer_rao_bound
+    from roughml.physics.spectral import cramer_rao_bound
 
     lo, hi = ep.report_range
     inside = (p.zeta >= lo) & (p.zeta <= hi)
@@ -208,9 +208,9 @@ def run_evaluation(all_params: Mapping[str, Any], model_dir: str | Path = "model
 
     import mlflow
 
-    from roughml import model as model_lib
-    from roughml import tracking
-    from roughml.dataset import load_split
+    from roughml.learning import model as model_lib
+    from roughml.serving import tracking
+    from roughml.data.datasets import load_split
 
     tracking.configure(tracking_uri)
     model = model_lib.load(model_dir / "model.keras")

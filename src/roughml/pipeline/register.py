@@ -10,9 +10,9 @@ import json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-from roughml.errors import RoughmlError
-from roughml.params import RegisterParams
-from roughml.storage import atomic_write_text
+from roughml.core.errors import RoughmlError
+from roughml.core.config import RegisterParams
+from roughml.core.storage import atomic_write_text
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -25,8 +25,8 @@ def _read_json(path: Path, what: str) -> dict:
 def run_registration(rp: RegisterParams, model_dir: str | Path = "models", reports_dir: str | Path = "reports",
                      *, tracking_uri: str | None = None):
     """Register the model logged by the train run; write ``reports/registration.json``."""
-    from roughml import tracking
-    from roughml.registry import register_and_promote
+    from roughml.serving import tracking
+    from roughml.serving.registry import register_and_promote
 
     model_dir, reports_dir = Path(model_dir), Path(reports_dir)
     run = _read_json(model_dir / "run.json", "train")

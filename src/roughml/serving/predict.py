@@ -6,7 +6,7 @@ work, all of it NumPy/SciPy code that holds the GIL — run in a small pool of w
 that start *before* the model is loaded, so the seconds of MLflow/TensorFlow start-up are not
 lost; the main process only stacks images of one shape and runs the network. Results come back
 in input order, the images waiting for the network are bounded in bytes (folders of any size and
-huge scans alike; ``roughml.imageio.read_pages`` also down-samples huge images), and every file
+huge scans alike; ``roughml.imaging.reader.read_pages`` also down-samples huge images), and every file
 yields exactly one row per page, with ``status='error'`` and a reason for files that cannot be
 measured, so one corrupt image never hides the results of the others.
 """
@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from roughml.errors import RoughmlError, TrackingError
+from roughml.core.errors import RoughmlError, TrackingError
 
 #: Default number of images grouped by shape for the network (and reported to ``progress`` at
 #: once): large enough that most shapes fill whole forward passes.
@@ -44,8 +44,8 @@ WORKER_NICENESS = 10
 Prepared = tuple[dict[str, Any], "np.ndarray | None"]
 
 #: Modules the worker processes import once, before they are forked.
-_WORKER_MODULES = ["roughml.predict", "roughml.batch", "roughml.imageio", "roughml.extract",
-                   "roughml.preprocess", "roughml.estimators"]
+_WORKER_MODULES = ["roughml.serving.predict", "roughml.serving.rows", "roughml.imaging.reader", "roughml.imaging.detection",
+                   "roughml.imaging.canonical", "roughml.physics.spectral"]
 
 
 def load_model(model_uri: str):
@@ -59,7 +59,7 @@ def load_model(model_uri: str):
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
 
-    from roughml.pyfunc_model import unwrap
+    from roughml.serving.pyfunc import unwrap
 
     try:
         loaded = mlflow.pyfunc.load_model(model_uri)
@@ -88,8 +88,8 @@ def _cell(value: Any) -> Any:
 
 
 def to_row(record: dict[str, Any]):
-    """A ``roughml.batch.Row`` from a pyfunc record."""
-    from roughml.batch import COLUMNS, Row
+    """A ``roughml.serving.rows.Row`` from a pyfunc record."""
+    from roughml.serving.rows import COLUMNS, Row
 
     values = {col: _cell(record.get(col)) for col in COLUMNS}
     if values.get("orientation") == "":
@@ -106,7 +106,7 @@ def list_inputs(folder: str | os.PathLike, recursive: bool = False,
     RoughmlError
         When the folder does not exist.
     """
-    from roughml.batch import find_inputs
+    from roughml.serving.rows import find_inputs
 
     path = Path(folder)
     if path.is_file():
@@ -128,7 +128,7 @@ def error_record(label: str, message: str, shape: tuple[int, ...] | None = None)
 def _classical(gray: np.ndarray, found) -> float:
     """Classical Whittle ζ of the same decoded image; NaN when it fails (the row stays ok)."""
     try:
-        from roughml.estimators import estimate_image
+        from roughml.imaging.classical import estimate_image
 
         return float(estimate_image(gray, orientation=found).zeta)
     except Exception:  # noqa: BLE001 - the classical value is a comparison, never a reason to fail
@@ -139,10 +139,10 @@ def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classic
     """Record and model input of one decoded image; never raises (failures become error records).
 
     The wall geometry is detected once and shared by the model input
-    (``roughml.preprocess.prepare``) and the classical estimate.
+    (``roughml.imaging.canonical.prepare``) and the classical estimate.
     """
-    from roughml import extract
-    from roughml.preprocess import prepare
+    from roughml.imaging import detection as extract
+    from roughml.imaging.canonical import prepare
 
     if gray is None:
         return error_record(label, error or "image could not be read"), None
@@ -163,7 +163,7 @@ def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classic
 
 def prepare_file(path: str | os.PathLike, all_pages: bool = False, classical: bool = True) -> list[Prepared]:
     """:func:`prepare_item` for every page read from ``path`` (the first only, unless ``all_pages``)."""
-    from roughml.batch import iter_images
+    from roughml.serving.rows import iter_images
 
     done: list[Prepared] = []
     try:
@@ -407,14 +407,14 @@ def predict_folder(folder: str | os.PathLike, model_uri: str, *, recursive: bool
         Folder to scan (``recursive`` for sub-folders) or a single image file.
     model_uri : str
         Any MLflow model URI of a roughml pyfunc, typically from
-        :func:`roughml.registry.resolve_model_uri`.
+        :func:`roughml.serving.registry.resolve_model_uri`.
     all_pages : bool
         One row per page of multi-page TIFFs instead of the first page only.
     progress : callable, optional
         Called with the number of rows finished after each chunk (for a progress bar).
     batch_size : int
         Images predicted together (the largest forward pass; see also
-        ``roughml.pyfunc_model.MAX_BATCH_PIXELS``).
+        ``roughml.serving.pyfunc.MAX_BATCH_PIXELS``).
     classical : bool
         Also compute ``zeta_classical`` (Whittle fit); False leaves it empty and is faster.
     workers : int, optional
@@ -425,8 +425,8 @@ def predict_folder(folder: str | os.PathLike, model_uri: str, *, recursive: bool
 
     Returns
     -------
-    list of roughml.batch.Row
-        Columns ``roughml.batch.COLUMNS``; ``status`` is ``ok`` or ``error`` with a ``message``.
+    list of roughml.serving.rows.Row
+        Columns ``roughml.serving.rows.COLUMNS``; ``status`` is ``ok`` or ``error`` with a ``message``.
 
     Raises
     ------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from roughml.errors import NoInterfaceError
+from roughml.core.errors import NoInterfaceError
 
 #: Shortest wall (px along the wall) the models accept.
 MIN_LENGTH = 32
@@ -80,7 +80,7 @@ def prepare(gray: np.ndarray, orientation: str | None = None,
     NoInterfaceError
         When no wall can be found or the wall is shorter than ``MIN_LENGTH`` px.
     """
-    from roughml import extract  # local import: keeps `roughml --help` fast
+    from roughml.imaging import detection as extract  # local import: keeps `roughml --help` fast
 
     gray = np.asarray(gray)
     if gray.ndim != 2:

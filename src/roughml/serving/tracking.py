@@ -19,7 +19,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
-from roughml.errors import TrackingError
+from roughml.core.errors import TrackingError
 
 #: Environment variable MLflow itself reads for the tracking URI.
 ENV_TRACKING_URI = "MLFLOW_TRACKING_URI"

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from roughml.errors import RoughmlError
+from roughml.core.errors import RoughmlError
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
 

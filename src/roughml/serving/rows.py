@@ -19,9 +19,9 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 from rich.table import Table
 
-from roughml.errors import RoughmlError
-from roughml.imageio import read_pages
-from roughml.storage import atomic_open
+from roughml.core.errors import RoughmlError
+from roughml.imaging.reader import read_pages
+from roughml.core.storage import atomic_open
 
 COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status",
            "message")
@@ -104,7 +104,7 @@ def error_row(label: str, message: str, gray: np.ndarray | None = None) -> Row:
 
 def classical_row(label: str, gray: np.ndarray) -> Row:
     """Row of the classical (Whittle) estimate of one image; errors become an error row."""
-    from roughml.estimators import estimate_image
+    from roughml.imaging.classical import estimate_image
 
     try:
         est = estimate_image(gray)

@@ -1,7 +1,7 @@
 """Find the wall in a grayscale image and extract its height profile h(x).
 
 Why: every estimator works on h(x), one height per row of the *canonical* image (wall running
-top to bottom, dark domain at low column indices; see :mod:`roughml.render`). Real images come in
+top to bottom, dark domain at low column indices; see :mod:`roughml.physics.rendering`). Real images come in
 any of four orientations/polarities, with blur, noise, uneven illumination and small islands of
 the other domain, so the geometry is detected from the image and the profile extraction must
 ignore everything that is not the wall.
@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
-from roughml.errors import NoInterfaceError
+from roughml.core.errors import NoInterfaceError
 
 #: Smallest image side (px) in which a wall is searched.
 MIN_SIDE = 16
@@ -188,7 +188,7 @@ def _domain_contrast(canonical: np.ndarray) -> float:
 def canonicalize(gray: np.ndarray, orientation: Orientation) -> np.ndarray:
     """Return the canonical view of ``gray``: wall top to bottom, dark domain on the left.
 
-    Inverse of :func:`roughml.render.orient`; returns a view where possible (no copy).
+    Inverse of :func:`roughml.physics.rendering.orient`; returns a view where possible (no copy).
     """
     kind, side = orientation.orientation, orientation.bright_side
     if kind not in BRIGHT_SIDES or side not in BRIGHT_SIDES[kind]:

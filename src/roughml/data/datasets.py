@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from roughml.errors import RoughmlError
-from roughml.params import SPLITS, FamilyParams, GenerateParams
-from roughml.render import (BRIGHT_SIDES, LAB_FIELDS, LabSample, render_binary, render_lab,
+from roughml.core.errors import RoughmlError
+from roughml.core.config import SPLITS, FamilyParams, GenerateParams
+from roughml.physics.rendering import (BRIGHT_SIDES, LAB_FIELDS, LabSample, render_binary, render_lab,
                             sample_lab_columns)
-from roughml.storage import load_arrays, save_arrays
-from roughml.synth import quantise, sample_rms_width, sample_zeta, self_affine_profiles
+from roughml.core.storage import load_arrays, save_arrays
+from roughml.physics.synthesis import quantise, sample_rms_width, sample_zeta, self_affine_profiles
 
 #: Column name -> dtype of every split file (one row per sample).
 COLUMNS: dict[str, np.dtype] = {

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from roughml.params import LabParams
+from roughml.core.config import LabParams
 
 ORIENTATIONS = ("vertical", "horizontal")
 BRIGHT_SIDES = {"vertical": ("right", "left"), "horizontal": ("bottom", "top")}

@@ -23,7 +23,7 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from roughml.errors import ImageReadError
+from roughml.core.errors import ImageReadError
 
 #: File suffixes treated as images when a folder is listed (others still get an error row).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")

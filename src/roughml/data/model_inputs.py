@@ -12,8 +12,8 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-from roughml.errors import RoughmlError
-from roughml.preprocess import Prepared, prepare
+from roughml.core.errors import RoughmlError
+from roughml.imaging.canonical import Prepared, prepare
 
 
 @dataclass
@@ -58,7 +58,7 @@ def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *, known_geo
         Called as ``on_prepared(row, rendered_image, prepared)`` for every usable row, so that
         other estimates of the same image (the classical fit) reuse the render and its geometry.
     """
-    from roughml.dataset import render_sample
+    from roughml.data.datasets import render_sample
 
     grouped: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
     failures: dict[int, str] = {}

@@ -13,7 +13,6 @@ quantisation, which is close to white noise, so the Whittle model is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -411,20 +410,6 @@ def _standard_error(log_q: np.ndarray, theta: np.ndarray, hess: np.ndarray,
     return float(np.sqrt(variance))
 
 
-# --- whole images ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ClassicalEstimate:
-    """Classical ζ of one image, with the geometry the wall was found in."""
-
-    zeta: float
-    zeta_std: float
-    zeta_structure_factor: float
-    orientation: str
-    bright_side: str
-    length: int
-
-
 def estimate_profile(h: np.ndarray, noise: str = "quantisation") -> tuple[float, float, float]:
     """(Whittle ζ, its standard error, structure-factor ζ) of one profile, from one periodogram."""
     if noise not in NOISE_MODELS:
@@ -436,35 +421,3 @@ def estimate_profile(h: np.ndarray, noise: str = "quantisation") -> tuple[float,
     last = h.size // 2 - 1
     zeta, zeta_std = _whittle_from_spectrum(q[:last], power[:last], h.size, (0.0, 2.0), noise)
     return zeta, zeta_std, (-_low_q_slope(q, power, 0.25) - 1.0) / 2.0
-
-
-def estimate_image(gray: np.ndarray, orientation=None) -> ClassicalEstimate:
-    """Detect the wall in a grayscale image and estimate its ζ with Whittle.
-
-    Clean binary images use the known quantisation noise floor; grayscale images fit it. Optical
-    blur smooths the extracted wall below its width, so on blurred images ζ is overestimated.
-
-    Parameters
-    ----------
-    gray : ndarray
-        2-D grayscale image, any orientation and polarity.
-    orientation : roughml.extract.Orientation, optional
-        The wall geometry when it is already known (e.g. detected once for the model input as
-        well, see :mod:`roughml.pyfunc_model`); detected from ``gray`` when omitted.
-
-    Raises
-    ------
-    NoInterfaceError
-        When the image holds no usable wall (see :mod:`roughml.extract`).
-    """
-    from roughml import extract  # local import: extract pulls in scikit-image
-
-    found = extract.detect_orientation(gray) if orientation is None else orientation
-    canonical = np.asarray(extract.canonicalize(gray, found))
-    h = extract.extract_profile(canonical)
-    # A clean binary image has pure quantisation noise; any other image adds extraction errors.
-    noise = "quantisation" if extract.is_two_level(canonical) else "free"
-    zeta, zeta_std, zeta_sf = estimate_profile(h, noise)
-    return ClassicalEstimate(zeta=zeta, zeta_std=zeta_std, zeta_structure_factor=zeta_sf,
-                             orientation=found.orientation, bright_side=found.bright_side,
-                             length=int(h.size))

@@ -2,10 +2,10 @@
 
 Why a pyfunc around the Keras model: a ``.keras`` file alone expects canonical arrays (wall top to
 bottom, dark domain left, values in [0, 1]); users and ``mlflow models serve`` have image *files*.
-The pyfunc carries the whole chain (decode, canonicalise with ``roughml.preprocess.prepare``,
+The pyfunc carries the whole chain (decode, canonicalise with ``roughml.imaging.canonical.prepare``,
 classical Whittle estimate for comparison, batched inference) so that every consumer — the
 ``roughml predict`` CLI, a REST endpoint, a Spark UDF — gets the same numbers; the per-image part
-is :func:`roughml.predict.prepare_item`, which ``roughml predict`` runs in worker processes. Bad images become
+is :func:`roughml.serving.predict.prepare_item`, which ``roughml predict`` runs in worker processes. Bad images become
 rows with ``status='error'`` and a reason instead of failing the whole batch. The roughml package
 is logged with the model (``code_paths``) so the model loads in any environment with the pinned
 requirements, even where roughml is not installed.
@@ -29,11 +29,11 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from roughml.errors import RoughmlError
+from roughml.core.errors import RoughmlError
 
 #: Name of the Keras file among the pyfunc's artifacts.
 KERAS_ARTIFACT = "keras_model"
-#: Output columns, in order (same as ``roughml.batch.COLUMNS``).
+#: Output columns, in order (same as ``roughml.serving.rows.COLUMNS``).
 COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status", "message")
 #: Images of one shape are fed to the network in chunks of this many.
 DEFAULT_BATCH_SIZE = 64
@@ -83,12 +83,12 @@ def as_bytes(value: Any) -> bytes:
 
 
 def read_image_bytes(data: bytes, all_pages: bool = False) -> list[np.ndarray]:
-    """Decode an encoded image held in memory with the same reader as files (``roughml.imageio``).
+    """Decode an encoded image held in memory with the same reader as files (``roughml.imaging.reader``).
 
     A temporary file keeps one decoding path for files and bytes (same grey conversion, same
     down-sampling of huge images).
     """
-    from roughml.imageio import read_pages
+    from roughml.imaging.reader import read_pages
 
     fd, name = tempfile.mkstemp(prefix="roughml-", suffix=_suffix_for(data))
     try:
@@ -101,7 +101,7 @@ def read_image_bytes(data: bytes, all_pages: bool = False) -> list[np.ndarray]:
 
 def _items_from_frame(frame: pd.DataFrame) -> list[Item]:
     """Decode a DataFrame with a ``path`` or ``image`` column; failures become error items."""
-    from roughml.imageio import read_pages
+    from roughml.imaging.reader import read_pages
 
     items: list[Item] = []
     if "path" in frame.columns and frame["path"].notna().any():
@@ -153,10 +153,9 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
         self.load_keras(context.artifacts[KERAS_ARTIFACT])
 
     def load_keras(self, path: str | os.PathLike) -> None:
-        """Load the ``.keras`` file (custom layers of roughml.model registered first)."""
+        """Load the ``.keras`` file (custom layers of roughml.learning.model registered first)."""
         import_keras()
-        from roughml import model as rmodel
-
+        from roughml.learning import model as rmodel
         self._model = rmodel.load(str(path))
         self._kind = rmodel.model_kind(self._model)
         self._fn = _shape_agnostic_call(self._model)
@@ -193,7 +192,7 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict_items(self, items: Iterable[Item]) -> list[dict[str, Any]]:
         """One record per item, in input order; images of one shape share forward passes."""
-        from roughml.predict import prepare_item
+        from roughml.serving.predict import prepare_item
 
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
@@ -201,7 +200,7 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
                                     for label, gray, error in items])
 
     def infer_prepared(self, prepared: Sequence[tuple[dict[str, Any], np.ndarray | None]]) -> list[dict[str, Any]]:
-        """Fill ``zeta`` and ``zeta_std`` of records prepared by :func:`roughml.predict.prepare_item`.
+        """Fill ``zeta`` and ``zeta_std`` of records prepared by :func:`roughml.serving.predict.prepare_item`.
 
         Images of one shape are stacked into forward passes of at most ``batch_size`` images and
         :data:`MAX_BATCH_PIXELS` pixels; records keep their order. A failing forward pass turns
@@ -233,8 +232,7 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
     def _infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from keras import ops
 
-        from roughml import model as rmodel
-
+        from roughml.learning import model as rmodel
         outputs = self._fn(batch)
         mu, sigma = rmodel.decode(self._kind, ops.convert_to_tensor(outputs))
         return (np.asarray(ops.convert_to_numpy(mu), dtype=np.float64).reshape(-1),
@@ -350,7 +348,7 @@ def log_model(keras_path: str | os.PathLike, name: str = "model", input_example:
     -------
     mlflow.models.model.ModelInfo
         ``model_info.model_uri`` (``models:/m-...``) can be passed to
-        :func:`roughml.registry.register_and_promote`.
+        :func:`roughml.serving.registry.register_and_promote`.
     """
     keras_path = Path(keras_path)
     if not keras_path.is_file():

@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Iterable
 
-from roughml.errors import TrackingError
+from roughml.core.errors import TrackingError
 
 PRODUCTION_STAGE = "Production"
 PRODUCTION_ALIAS = "production"

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from roughml.params import FamilyParams, GenerateParams
-from roughml.storage import atomic_write_bytes, atomic_write_text
+from roughml.core.config import FamilyParams, GenerateParams
+from roughml.core.storage import atomic_write_bytes, atomic_write_text
 
 EXAMPLE_STREAM = 2018  # spawn key of the example stream: disjoint from every (split, family) stream
 FORMATS = ("png", "png", "tif", "png", "jpg", "png", "tif", "png")
@@ -41,7 +41,7 @@ def write_examples(gp: GenerateParams, out_dir: str | Path, n: int = 8,
     The truth file sits next to the folder, not in it, so that the folder holds images only and
     ``roughml predict`` on it reports no error rows.
     """
-    from roughml.dataset import generate_family, render_sample
+    from roughml.data.datasets import generate_family, render_sample
 
     out_dir = Path(out_dir)
     rng = np.random.default_rng(np.random.SeedSequence([gp.seed, EXAMPLE_STREAM]))
