@@ -27,11 +27,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO = TESTS_DIR.parent
-sys.path.insert(0, str(TESTS_DIR))
-
-from tiny import TINY_PARAMS, write_params  # noqa: E402
+from tests.tiny import REPO, TINY_PARAMS, write_params
 
 HEADER = "path,zeta,zeta_std,zeta_classical,orientation,width,height,status,message"
 #: Files of the mixed folder that are good images: name -> (orientation, height, width).

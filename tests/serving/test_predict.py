@@ -21,17 +21,12 @@ from PIL import Image
 from roughml.core.errors import RoughmlError
 
 TESTS_DIR = Path(__file__).resolve().parent
-REPO = TESTS_DIR.parent
-
+REPO = TESTS_DIR.parents[1]
 
 from roughml.serving import pyfunc as pyfunc_model
-
-
 from roughml.serving import registry
-
-
-from roughml.serving import tracking  # noqa: E402
-from roughml.serving.predict import list_inputs, predict_folder  # noqa: E402
+from roughml.serving import tracking
+from roughml.serving.predict import list_inputs, predict_folder
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -150,9 +145,7 @@ def test_pyfunc_from_registry_paths_bytes_base64_sqlite(sqlite_tracking, keras_f
 def test_fresh_process_loads_production_model(sqlite_tracking, keras_file, image_folder):
     _log_and_register(keras_file, 0.2)
     script = f"""
-import sys, json
-sys.path.insert(0, {str(TESTS_DIR)!r})
-import test_predict  # installs stand-ins for modules not written yet
+import json
 import mlflow, pandas as pd
 m = mlflow.pyfunc.load_model("models:/roughml/Production")
 df = m.predict(pd.DataFrame({{"path": [{str(image_folder / 'wall_0.png')!r}, {str(image_folder / 'corrupt.png')!r}]}}))

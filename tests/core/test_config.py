@@ -8,7 +8,7 @@ import yaml
 from roughml.core.config import (ParamsError, evaluate_params, flatten, generate_params, load_params,
                             register_params, train_params, validate_params)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def shipped() -> dict:

@@ -17,7 +17,7 @@ from roughml.core.config import generate_params
 from roughml.physics.rendering import render_binary
 from roughml.physics.synthesis import quantise, self_affine_profiles
 from roughml.pipeline.train import run_training
-from tiny import tiny_params
+from tests.tiny import tiny_params
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tiny import REPO, tiny_params, write_params
+from tests.tiny import REPO, tiny_params, write_params
 
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.slow
