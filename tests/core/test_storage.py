@@ -36,3 +36,26 @@ def test_interrupted_write_keeps_old_file_and_leaves_no_temp(tmp_path):
             raise RuntimeError("interrupted")
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_save_arrays_bytes_are_pinned(tmp_path):
+    """The exact bytes DVC hashes: a change here re-hashes every tracked dataset, so make it on purpose."""
+    import hashlib
+
+    arrays = {"zeta": np.array([0.25, 0.5, 1.0], dtype="<f8"), "family": np.array(["a", "bc"]),
+              "n": np.arange(4, dtype="<i2")}
+    save_arrays(tmp_path / "g.npz", arrays)
+    data = (tmp_path / "g.npz").read_bytes()
+    assert len(data) == 728
+    assert hashlib.md5(data).hexdigest() == "269c9739c50f91a83d8b315c3a299c49"
+
+
+def test_atomic_files_get_ordinary_permissions_and_exact_text(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "deep" / "a.txt", "x\ny\r\n")
+    finally:
+        os.umask(umask)
+    target = tmp_path / "deep" / "a.txt"
+    assert target.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+    assert target.read_bytes() == b"x\ny\r\n"

@@ -2,39 +2,40 @@
 
 Why: every stage reads only its own block, and a typo must stop the pipeline with one readable
 line (``ParamsError``) before any work is done, not with a KeyError deep inside a stage.
+
+The parameter classes are frozen pydantic dataclasses: their field annotations carry the bounds
+(``_number(0.0, 1.0)`` is a real number in [0, 1]), so one declaration both documents a value and
+checks it, whether it comes from ``params.yaml`` or from code. Pydantic's errors are translated
+into the one-line ``ParamsError`` that names the key path (``'train.epochs' must be >= 1, got 0``).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+import dataclasses
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Mapping, TypeVar
 
 import yaml
+from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Field, Strict, StrictBool, TypeAdapter,
+                      ValidationError, ValidationInfo, model_validator)
+from pydantic.dataclasses import dataclass
+from pydantic_core import PydanticCustomError
 
-from roughml.core.errors import RoughmlError
+from roughml.core.errors import ParamsError  # re-exported: callers import it from here
 
 DEFAULT_PARAMS_PATH = Path("params.yaml")
-
-
-class ParamsError(RoughmlError):
-    """``params.yaml`` is missing, unreadable or holds an invalid value.
-
-    ``source`` is the file named in the message: the checkers only see mappings and leave the
-    default, whoever read another file (the CLI's ``--params``) sets it.
-    """
-
-    def __init__(self, message: str, source: str | Path = "params.yaml"):
-        super().__init__(message)
-        self.message = message
-        self.source = str(source)
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.message}"
+SPLITS = ("train", "validation", "test")
+MODEL_KINDS = ("regressor", "classifier")
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS_PATH) -> dict[str, Any]:
-    """Return the whole YAML mapping of ``path``."""
+    """Return the whole YAML mapping of ``path``.
+
+    Raises
+    ------
+    ParamsError
+        The file is missing, unreadable, not YAML, or not a mapping of blocks, so that the CLI
+        can report it in one line naming the file.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -61,274 +62,362 @@ def block(params: Mapping[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-# --- small checkers that produce one readable line --------------------------------------------
+# --- value types: bounds live in the annotation ------------------------------------------------
 
-def _get(mapping: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in mapping:
-        raise ParamsError(f"'{where}.{key}' is missing")
-    return mapping[key]
+_ERROR_TYPE = "roughml_params"
 
 
-def _number(value: Any, where: str, *, low: float | None = None, high: float | None = None,
-            integer: bool = False) -> float:
-    ok_type = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, ok_type):
-        kind = "an integer" if integer else "a number"
-        raise ParamsError(f"'{where}' must be {kind}, got {value!r}")
-    if low is not None and value < low:
-        raise ParamsError(f"'{where}' must be >= {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ParamsError(f"'{where}' must be <= {high}, got {value!r}")
-    return value
+def _invalid(message: str, *below: str) -> PydanticCustomError:
+    """An error for the value being checked, or for key path ``below`` inside it.
+
+    Why ``below``: a validator of a whole mapping (the splits, a block) finds problems with one of
+    its keys, and the message must still name that key's full path.
+    """
+    return PydanticCustomError(_ERROR_TYPE, "{message}", {"message": message, "below": below})
 
 
-def _range(value: Any, where: str, *, low: float | None = None, high: float | None = None,
-           integer: bool = False) -> tuple[float, float]:
+def _number(low: float | None = None, high: float | None = None) -> Any:
+    """A real number in [low, high]; ints are welcome, bools and numeric strings are not.
+
+    Strict, because YAML reads ``yes`` as true and ``"3"`` as text: either is a typo here.
+    """
+    return Annotated[float, Strict(), Field(ge=low, le=high)]
+
+
+def _integer(low: int | None = None, high: int | None = None) -> Any:
+    """An integer in [low, high] (not a bool, not ``3.0``)."""
+    return Annotated[int, Strict(), Field(ge=low, le=high)]
+
+
+def _as_pair(value: Any) -> Any:
+    """Accept a YAML list (or a tuple, from code) of exactly two items."""
     if not (isinstance(value, (list, tuple)) and len(value) == 2):
-        raise ParamsError(f"'{where}' must be a [low, high] pair, got {value!r}")
-    a = _number(value[0], where, low=low, high=high, integer=integer)
-    b = _number(value[1], where, low=low, high=high, integer=integer)
-    if a > b:
-        raise ParamsError(f"'{where}' must have low <= high, got {value!r}")
-    return (a, b)
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ParamsError(f"'{where}' must be true or false, got {value!r}")
+        raise _invalid(f"must be a [low, high] pair, got {value!r}")
     return value
 
 
-# --- generate -----------------------------------------------------------------------------------
+def _ordered(pair: tuple[Any, Any]) -> tuple[Any, Any]:
+    if pair[0] > pair[1]:
+        raise _invalid(f"must have low <= high, got {list(pair)!r}")
+    return pair
 
-@dataclass(frozen=True)
-class LabParams:
+
+def _range(low: float, high: float, *, integer: bool = False) -> Any:
+    """A ``[low, high]`` pair, both ends within the bounds, as a tuple."""
+    end = _integer(low, high) if integer else _number(low, high)
+    return Annotated[tuple[end, end], BeforeValidator(_as_pair), AfterValidator(_ordered)]
+
+
+def _above_zero(pair: tuple[float, float]) -> tuple[float, float]:
+    """ζ = 0 is a flat wall, for which the roughness exponent means nothing."""
+    if pair[0] <= 0:
+        raise _invalid("must be above 0")
+    return pair
+
+
+def _as_sizes(value: Any) -> Any:
+    """Accept one size (``length: 128``) as a one-element list."""
+    if isinstance(value, int):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _invalid("must be a list of sizes")
+    return value
+
+
+def _as_edges(value: Any) -> Any:
+    if not isinstance(value, (list, tuple)) or len(value) < 2:
+        raise _invalid("must be a list of at least two edges")
+    return value
+
+
+def _increasing(edges: tuple[float, ...]) -> tuple[float, ...]:
+    if any(right <= left for left, right in zip(edges, edges[1:])):
+        raise _invalid("must increase")
+    return edges
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise _invalid("must be a non-empty string")
+    return text
+
+
+def _model_kind(value: Any) -> Any:
+    if value not in MODEL_KINDS:
+        raise _invalid(f"must be one of {list(MODEL_KINDS)}, got {value!r}")
+    return value
+
+
+def _mapping_or_defaults(value: Any) -> Any:
+    """An empty ``lab:`` (YAML null) means every default."""
+    return value or {}
+
+
+def _named_families(value: Any) -> Any:
+    """Hand each family spec its name: the YAML states it once, as the mapping key."""
+    if not isinstance(value, Mapping) or not value:
+        raise _invalid("must be a non-empty mapping")
+    return {name: {**spec, "name": name} if isinstance(spec, Mapping) else spec
+            for name, spec in value.items()}
+
+
+def _every_split(value: Any, info: ValidationInfo) -> Any:
+    """Require exactly the splits in SPLITS, naming known families only, and keep SPLITS order.
+
+    Family names are checked before the counts: a renamed family is the likelier mistake, and
+    its message lists the names that would do.
+    """
+    if not isinstance(value, Mapping):
+        return value  # pydantic reports "must be a mapping"
+    for split in SPLITS:
+        if split not in value:
+            raise _invalid("is missing", split)
+    unknown = sorted(str(name) for name in value if name not in SPLITS)
+    if unknown:
+        raise _invalid(f"has unknown split(s) {unknown}; expected {list(SPLITS)}")
+    families = info.data.get("families")  # absent when the families were invalid themselves
+    for split in SPLITS:
+        if families and isinstance(value[split], Mapping):
+            _require_known(value[split], families, split)
+    return {split: value[split] for split in SPLITS}
+
+
+def _require_known(counts: Mapping[Any, Any], families: Mapping[str, Any], split: str) -> None:
+    for family in counts:
+        if family not in families:
+            raise _invalid(f"names an unknown family (known: {', '.join(families)})", split, family)
+
+
+def _as_counts(value: Any) -> Any:
+    if not isinstance(value, Mapping) or not value:
+        raise _invalid("must map family names to sample counts")
+    return value
+
+
+Flag = StrictBool
+Text = Annotated[str, Strict(), AfterValidator(_not_blank)]
+SplitCounts = Annotated[dict[str, _integer(low=1)], BeforeValidator(_as_counts)]
+
+
+# --- the parameter classes ---------------------------------------------------------------------
+
+_NO_UNKNOWN_KEYWORDS = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class _Block:
+    """Base of the parameter classes: how a ``params.yaml`` mapping differs from a call in code.
+
+    In code, a misspelt keyword is an error (as for any dataclass). In the YAML, keys the class
+    does not know are skipped unless ``rejects_unknown_keys`` (a misspelt ``epoch`` must not
+    silently train for the default number of epochs); ``yaml_required`` keys must be stated even
+    where the class has a default, so that the file records them; ``yaml_defaults`` fill keys the
+    file may leave out although code must pass them.
+    """
+
+    rejects_unknown_keys: ClassVar[bool] = False
+    yaml_required: ClassVar[tuple[str, ...]] = ()
+    yaml_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data  # a call in code (pydantic's ArgsKwargs), or a non-mapping it reports
+        for key in cls.yaml_required:
+            if key not in data:
+                raise _invalid("is missing", key)
+        if not cls.rejects_unknown_keys:
+            known = {f.name for f in dataclasses.fields(cls)}
+            data = {key: value for key, value in data.items() if key in known}
+        return {**cls.yaml_defaults, **data}
+
+
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class LabParams(_Block):
     """Ranges of the lab-image degradations (each drawn uniformly per image)."""
 
-    contrast: tuple[float, float] = (0.25, 1.0)
-    illumination_gradient: tuple[float, float] = (0.0, 0.35)
-    blur_sigma_px: tuple[float, float] = (0.5, 2.0)
-    noise_sigma: tuple[float, float] = (0.02, 0.10)
-    islands: tuple[int, int] = (0, 8)
-    island_radius_px: tuple[float, float] = (1.0, 3.0)
-    rotation_deg: float = 3.0
+    contrast: _range(0.01, 1.0) = (0.25, 1.0)
+    illumination_gradient: _range(0.0, 1.0) = (0.0, 0.35)
+    blur_sigma_px: _range(0.0, 20.0) = (0.5, 2.0)
+    noise_sigma: _range(0.0, 1.0) = (0.02, 0.10)
+    islands: _range(0, 1000, integer=True) = (0, 8)
+    island_radius_px: _range(0.0, 50.0) = (1.0, 3.0)
+    rotation_deg: _number(0.0, 45.0) = 3.0
 
 
-@dataclass(frozen=True)
-class FamilyParams:
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class FamilyParams(_Block):
     """One kind of synthetic sample: sizes along the wall, periodicity, lab rendering."""
 
     name: str
-    length: tuple[int, ...]
-    periodic: bool = False
-    lab: bool = False
+    length: Annotated[tuple[_integer(16, 16384), ...], BeforeValidator(_as_sizes)]
+    periodic: Flag = False
+    lab: Flag = False
 
 
-@dataclass(frozen=True)
-class GenerateParams:
-    seed: int
-    zeta_range: tuple[float, float]
-    width_fraction_range: tuple[float, float]
-    oversample: int
-    max_clipped_fraction: float
-    lab: LabParams
-    families: dict[str, FamilyParams]
-    splits: dict[str, dict[str, int]]
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class GenerateParams(_Block):
+    """The ``generate`` block: what the synthetic train, validation and test splits contain."""
+
+    yaml_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({"max_clipped_fraction": 0.02, "lab": {}})
+
+    seed: _integer(low=0)
+    zeta_range: Annotated[_range(0.0, 3.0), AfterValidator(_above_zero)]
+    width_fraction_range: _range(1e-4, 0.5)
+    oversample: _integer(1, 64)
+    max_clipped_fraction: _number(0.0, 1.0)
+    lab: Annotated[LabParams, BeforeValidator(_mapping_or_defaults)]
+    families: Annotated[dict[str, FamilyParams], BeforeValidator(_named_families)]
+    splits: Annotated[dict[str, SplitCounts], BeforeValidator(_every_split)]
 
 
-SPLITS = ("train", "validation", "test")
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class TrainParams(_Block):
+    """The ``train`` block: network size and optimisation (defaults suit tests built in code)."""
+
+    rejects_unknown_keys: ClassVar[bool] = True
+    yaml_required: ClassVar[tuple[str, ...]] = ("model", "seed", "epochs", "batch_size", "learning_rate")
+
+    seed: _integer(low=0) = 7
+    model: Annotated[str, BeforeValidator(_model_kind)] = "regressor"
+    epochs: _integer(low=1) = 12
+    batch_size: _integer(low=1) = 32
+    learning_rate: _number(1e-7, 1.0) = 2e-3
+    early_stopping_patience: _integer(low=0) = 3
+    stem_filters: _integer(low=1) = 8
+    tower_filters: _integer(low=1) = 24
+    tower_levels: _integer(1, 12) = 6
+    weight_average_epochs: _number(0.0, 100.0) = 0.0
+    learning_rate_decay_epochs: _integer(low=0) = 0
+    mixed_precision: Flag = False
+
+
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class EvaluateParams(_Block):
+    """The ``evaluate`` block: what counts as accurate and how results are binned by ζ."""
+
+    yaml_required: ClassVar[tuple[str, ...]] = ("zeta_bins", "accuracy_tolerance")
+
+    accuracy_tolerance: _number(1e-6, 1.0) = 0.025
+    zeta_bins: Annotated[tuple[_number(), ...], BeforeValidator(_as_edges), AfterValidator(_increasing)] = ()
+    report_range: _range(0.0, 3.0) = (0.1, 1.0)
+
+
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class RegisterParams(_Block):
+    """The ``register`` block: names in the MLflow registry and tracking server."""
+
+    yaml_required: ClassVar[tuple[str, ...]] = ("model_name",)
+
+    model_name: Text = "roughml"
+    experiment: Text = "roughml"
+
+
+@dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
+class ValidateParams(_Block):
+    """The ``validate`` block: thresholds of the generated-data expectations."""
+
+    yaml_required: ClassVar[tuple[str, ...]] = ("zeta_bins", "min_bin_share", "max_clipped_fraction")
+
+    zeta_bins: _integer(low=1) = 10
+    min_bin_share: _number(0.0, 1.0) = 0.5
+    max_clipped_fraction: _number(0.0, 1.0) = 0.02
+    sample_images: _integer(low=0) = 64
+
+
+# --- pydantic's errors as one readable line ----------------------------------------------------
+
+_TEMPLATES = {
+    "missing": "is missing",
+    "int_type": "must be an integer, got {input!r}",
+    "float_type": "must be a number, got {input!r}",
+    "bool_type": "must be true or false, got {input!r}",
+    "string_type": "must be a non-empty string",
+    "dict_type": "must be a mapping",
+    "dataclass_type": "must be a mapping",
+    "greater_than_equal": "must be >= {ge}, got {input!r}",
+    "less_than_equal": "must be <= {le}, got {input!r}",
+}
+_UNKNOWN_KEY_TYPES = ("unexpected_keyword_argument", "extra_forbidden")
+_DICT_KEY = "[key]"  # pydantic's location of a mapping key (rather than its value)
+
+
+def _dotted(where: str, *keys: Any) -> str:
+    """``train.epochs`` from pydantic's location; list positions are left out, like the YAML's."""
+    return ".".join([where, *(str(key) for key in keys if not isinstance(key, int) and key != _DICT_KEY)])
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """The part of the message after the key path, for one pydantic error."""
+    if error["type"] == _ERROR_TYPE:
+        return error["ctx"]["message"]
+    if error["loc"] and error["loc"][-1] == _DICT_KEY:
+        return f"has a key that is not a string: {error['input']!r}"
+    template = _TEMPLATES.get(error["type"])
+    if template is None:
+        return f"is invalid ({error['msg']})"
+    return template.format(input=error["input"], **error.get("ctx", {}))
+
+
+def _params_error(exc: ValidationError, where: str) -> ParamsError:
+    """One ``ParamsError`` line for the first of pydantic's errors in block ``where``.
+
+    Unknown keys are the exception: all of them at the first one's level are listed together, so
+    that fixing a file takes one run, not one per typo.
+    """
+    errors = exc.errors()
+    first = errors[0]
+    if first["type"] in _UNKNOWN_KEY_TYPES:
+        parent = first["loc"][:-1]
+        unknown = sorted(str(e["loc"][-1]) for e in errors
+                         if e["type"] in _UNKNOWN_KEY_TYPES and e["loc"][:-1] == parent)
+        return ParamsError(f"unknown key(s) in '{_dotted(where, *parent)}': {unknown}")
+    below = first.get("ctx", {}).get("below", ()) if first["type"] == _ERROR_TYPE else ()
+    return ParamsError(f"'{_dotted(where, *first['loc'], *below)}' {_describe(first)}")
+
+
+_Params = TypeVar("_Params")
+
+
+def _parse(schema: type[_Params], params: Mapping[str, Any], name: str) -> _Params:
+    """Block ``name`` of ``params`` as an instance of ``schema``, or a ParamsError naming the key."""
+    try:
+        return TypeAdapter(schema).validate_python(block(params, name))
+    except ValidationError as exc:
+        raise _params_error(exc, name) from None
 
 
 def generate_params(params: Mapping[str, Any]) -> GenerateParams:
     """Check and return the ``generate`` block."""
-    g = block(params, "generate")
-    w = "generate"
-    seed = int(_number(_get(g, "seed", w), f"{w}.seed", low=0, integer=True))
-    zeta_range = _range(_get(g, "zeta_range", w), f"{w}.zeta_range", low=0.0, high=3.0)
-    if zeta_range[0] <= 0:
-        raise ParamsError("'generate.zeta_range' must be above 0")
-    width = _range(_get(g, "width_fraction_range", w), f"{w}.width_fraction_range", low=1e-4, high=0.5)
-    oversample = int(_number(_get(g, "oversample", w), f"{w}.oversample", low=1, high=64, integer=True))
-    max_clip = float(_number(g.get("max_clipped_fraction", 0.02), f"{w}.max_clipped_fraction",
-                             low=0.0, high=1.0))
-    lab_raw = g.get("lab", {}) or {}
-    if not isinstance(lab_raw, dict):
-        raise ParamsError("'generate.lab' must be a mapping")
-    defaults = LabParams()
-    lw = f"{w}.lab"
-    lab = LabParams(
-        contrast=_range(lab_raw.get("contrast", defaults.contrast), f"{lw}.contrast", low=0.01, high=1.0),
-        illumination_gradient=_range(lab_raw.get("illumination_gradient", defaults.illumination_gradient),
-                                     f"{lw}.illumination_gradient", low=0.0, high=1.0),
-        blur_sigma_px=_range(lab_raw.get("blur_sigma_px", defaults.blur_sigma_px), f"{lw}.blur_sigma_px",
-                             low=0.0, high=20.0),
-        noise_sigma=_range(lab_raw.get("noise_sigma", defaults.noise_sigma), f"{lw}.noise_sigma",
-                           low=0.0, high=1.0),
-        islands=tuple(int(v) for v in _range(lab_raw.get("islands", defaults.islands), f"{lw}.islands",
-                                             low=0, high=1000, integer=True)),
-        island_radius_px=_range(lab_raw.get("island_radius_px", defaults.island_radius_px),
-                                f"{lw}.island_radius_px", low=0.0, high=50.0),
-        rotation_deg=float(_number(lab_raw.get("rotation_deg", defaults.rotation_deg), f"{lw}.rotation_deg",
-                                   low=0.0, high=45.0)),
-    )
-    fams_raw = _get(g, "families", w)
-    if not isinstance(fams_raw, dict) or not fams_raw:
-        raise ParamsError("'generate.families' must be a non-empty mapping")
-    families: dict[str, FamilyParams] = {}
-    for name, spec in fams_raw.items():
-        fw = f"{w}.families.{name}"
-        if not isinstance(spec, dict):
-            raise ParamsError(f"'{fw}' must be a mapping")
-        lengths = _get(spec, "length", fw)
-        if isinstance(lengths, int):
-            lengths = [lengths]
-        if not isinstance(lengths, list) or not lengths:
-            raise ParamsError(f"'{fw}.length' must be a list of sizes")
-        lengths = tuple(int(_number(v, f"{fw}.length", low=16, high=16384, integer=True)) for v in lengths)
-        families[name] = FamilyParams(
-            name=str(name), length=lengths,
-            periodic=_bool(spec.get("periodic", False), f"{fw}.periodic"),
-            lab=_bool(spec.get("lab", False), f"{fw}.lab"),
-        )
-    splits_raw = _get(g, "splits", w)
-    if not isinstance(splits_raw, dict):
-        raise ParamsError("'generate.splits' must be a mapping")
-    splits: dict[str, dict[str, int]] = {}
-    for split in SPLITS:
-        sw = f"{w}.splits.{split}"
-        counts = _get(splits_raw, split, f"{w}.splits")
-        if not isinstance(counts, dict) or not counts:
-            raise ParamsError(f"'{sw}' must map family names to sample counts")
-        for fam, n in counts.items():
-            if fam not in families:
-                raise ParamsError(f"'{sw}.{fam}' names an unknown family "
-                                  f"(known: {', '.join(families)})")
-            _number(n, f"{sw}.{fam}", low=1, integer=True)
-        splits[split] = {str(k): int(v) for k, v in counts.items()}
-    unknown = set(splits_raw) - set(SPLITS)
-    if unknown:
-        raise ParamsError(f"unknown split(s) {sorted(unknown)}; expected {list(SPLITS)}")
-    return GenerateParams(seed=seed, zeta_range=zeta_range, width_fraction_range=width,
-                          oversample=oversample, max_clipped_fraction=max_clip, lab=lab,
-                          families=families, splits=splits)
-
-
-# --- train / evaluate / register / validate ------------------------------------------------------
-
-@dataclass(frozen=True)
-class TrainParams:
-    seed: int = 7
-    model: str = "regressor"
-    epochs: int = 12
-    batch_size: int = 32
-    learning_rate: float = 2e-3
-    early_stopping_patience: int = 3
-    stem_filters: int = 8
-    tower_filters: int = 24
-    tower_levels: int = 6
-    weight_average_epochs: float = 0.0
-    learning_rate_decay_epochs: int = 0
-    mixed_precision: bool = False
-
-
-MODEL_KINDS = ("regressor", "classifier")
+    return _parse(GenerateParams, params, "generate")
 
 
 def train_params(params: Mapping[str, Any]) -> TrainParams:
     """Check and return the ``train`` block."""
-    t = block(params, "train")
-    w = "train"
-    model = _get(t, "model", w)
-    if model not in MODEL_KINDS:
-        raise ParamsError(f"'train.model' must be one of {list(MODEL_KINDS)}, got {model!r}")
-    known = set(TrainParams.__dataclass_fields__)
-    unknown = set(t) - known
-    if unknown:
-        raise ParamsError(f"unknown key(s) in 'train': {sorted(unknown)}")
-    return TrainParams(
-        seed=int(_number(_get(t, "seed", w), "train.seed", low=0, integer=True)),
-        model=model,
-        epochs=int(_number(_get(t, "epochs", w), "train.epochs", low=1, integer=True)),
-        batch_size=int(_number(_get(t, "batch_size", w), "train.batch_size", low=1, integer=True)),
-        learning_rate=float(_number(_get(t, "learning_rate", w), "train.learning_rate", low=1e-7, high=1.0)),
-        early_stopping_patience=int(_number(t.get("early_stopping_patience", 3),
-                                            "train.early_stopping_patience", low=0, integer=True)),
-        stem_filters=int(_number(t.get("stem_filters", 8), "train.stem_filters", low=1, integer=True)),
-        tower_filters=int(_number(t.get("tower_filters", 24), "train.tower_filters", low=1, integer=True)),
-        tower_levels=int(_number(t.get("tower_levels", 6), "train.tower_levels", low=1, high=12, integer=True)),
-        weight_average_epochs=float(_number(t.get("weight_average_epochs", 0.0), "train.weight_average_epochs",
-                                            low=0.0, high=100.0)),
-        learning_rate_decay_epochs=int(_number(t.get("learning_rate_decay_epochs", 0),
-                                               "train.learning_rate_decay_epochs", low=0, integer=True)),
-        mixed_precision=_bool(t.get("mixed_precision", False), "train.mixed_precision"),
-    )
-
-
-@dataclass(frozen=True)
-class EvaluateParams:
-    accuracy_tolerance: float = 0.025
-    zeta_bins: tuple[float, ...] = field(default_factory=tuple)
-    report_range: tuple[float, float] = (0.1, 1.0)
+    return _parse(TrainParams, params, "train")
 
 
 def evaluate_params(params: Mapping[str, Any]) -> EvaluateParams:
     """Check and return the ``evaluate`` block."""
-    e = block(params, "evaluate")
-    w = "evaluate"
-    bins = _get(e, "zeta_bins", w)
-    if not isinstance(bins, list) or len(bins) < 2:
-        raise ParamsError("'evaluate.zeta_bins' must be a list of at least two edges")
-    bins_t = tuple(float(_number(b, "evaluate.zeta_bins")) for b in bins)
-    if any(b2 <= b1 for b1, b2 in zip(bins_t, bins_t[1:])):
-        raise ParamsError("'evaluate.zeta_bins' must increase")
-    return EvaluateParams(
-        accuracy_tolerance=float(_number(_get(e, "accuracy_tolerance", w), "evaluate.accuracy_tolerance",
-                                         low=1e-6, high=1.0)),
-        zeta_bins=bins_t,
-        report_range=_range(e.get("report_range", [0.1, 1.0]), "evaluate.report_range", low=0.0, high=3.0),
-    )
-
-
-@dataclass(frozen=True)
-class RegisterParams:
-    model_name: str = "roughml"
-    experiment: str = "roughml"
+    return _parse(EvaluateParams, params, "evaluate")
 
 
 def register_params(params: Mapping[str, Any]) -> RegisterParams:
     """Check and return the ``register`` block."""
-    r = block(params, "register")
-    name = _get(r, "model_name", "register")
-    experiment = r.get("experiment", "roughml")
-    for key, value in (("model_name", name), ("experiment", experiment)):
-        if not isinstance(value, str) or not value.strip():
-            raise ParamsError(f"'register.{key}' must be a non-empty string")
-    return RegisterParams(model_name=name, experiment=experiment)
-
-
-@dataclass(frozen=True)
-class ValidateParams:
-    zeta_bins: int = 10
-    min_bin_share: float = 0.5
-    max_clipped_fraction: float = 0.02
-    sample_images: int = 64
+    return _parse(RegisterParams, params, "register")
 
 
 def validate_params(params: Mapping[str, Any]) -> ValidateParams:
     """Check and return the ``validate`` block."""
-    v = block(params, "validate")
-    w = "validate"
-    return ValidateParams(
-        zeta_bins=int(_number(_get(v, "zeta_bins", w), "validate.zeta_bins", low=1, integer=True)),
-        min_bin_share=float(_number(_get(v, "min_bin_share", w), "validate.min_bin_share", low=0.0, high=1.0)),
-        max_clipped_fraction=float(_number(_get(v, "max_clipped_fraction", w), "validate.max_clipped_fraction",
-                                           low=0.0, high=1.0)),
-        sample_images=int(_number(v.get("sample_images", 64), "validate.sample_images", low=0, integer=True)),
-    )
+    return _parse(ValidateParams, params, "validate")
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Flatten nested params to ``{"generate.lab.contrast": "[0.25, 1.0]", ...}`` for MLflow."""
+    """Flatten nested params to ``{"generate.lab.contrast": "[0.25, 1.0]", ...}`` for MLflow.
+
+    MLflow stores parameters as flat string pairs; dotted keys keep the YAML's structure readable.
+    """
     flat: dict[str, str] = {}
     for key, value in params.items():
         name = f"{prefix}{key}"

@@ -15,16 +15,26 @@ import yaml
 
 
 def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """MD5 of a file's bytes (what DVC 3 records for a file output)."""
+    """MD5 of a file's bytes, read in ``chunk``-sized pieces so large datasets fit in memory.
+
+    MD5 because it is what DVC 3 records for a file output, not for any security purpose.
+    """
     digest = hashlib.md5()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
+        for piece in iter(lambda: handle.read(chunk), b""):
+            digest.update(piece)
     return digest.hexdigest()
 
 
 def dvc_lock_hash(output: str, lock_path: str | Path = "dvc.lock") -> str | None:
-    """The md5 that ``dvc.lock`` records for ``output`` (any stage), or None."""
+    """The md5 that ``dvc.lock`` records for ``output`` (any stage).
+
+    Returns
+    -------
+    str or None
+        None when there is no readable ``dvc.lock`` or no stage lists ``output``: outside a DVC
+        pipeline (a test, a manual run) a run is still recorded, just without this tag.
+    """
     try:
         lock = yaml.safe_load(Path(lock_path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
@@ -37,7 +47,22 @@ def dvc_lock_hash(output: str, lock_path: str | Path = "dvc.lock") -> str | None
 
 
 def dataset_fingerprint(data_dir: str | Path, files: list[str]) -> dict[str, str]:
-    """Tags describing the dataset: md5 of each split file and DVC's hash of the directory."""
+    """MLflow tags that identify the dataset a run read.
+
+    Parameters
+    ----------
+    data_dir
+        The dataset folder.
+    files
+        Names of the split files inside it; missing ones are skipped.
+
+    Returns
+    -------
+    dict of str to str
+        ``dataset.md5.<file>`` for each file, ``dataset.fingerprint`` (one md5 over those, so
+        two runs can be compared with a single tag), and ``dataset.dvc_md5`` when ``dvc.lock``
+        records the folder.
+    """
     data_dir = Path(data_dir)
     tags = {f"dataset.md5.{name}": md5_file(data_dir / name) for name in files if (data_dir / name).exists()}
     combined = hashlib.md5("".join(f"{k}={v};" for k, v in sorted(tags.items())).encode()).hexdigest()
@@ -49,7 +74,12 @@ def dataset_fingerprint(data_dir: str | Path, files: list[str]) -> dict[str, str
 
 
 def git_commit(cwd: str | Path = ".") -> str:
-    """Current commit (with '-dirty' when tracked files changed), or 'unknown' outside git."""
+    """Current commit, with ``-dirty`` when tracked files differ from it.
+
+    ``-dirty`` warns that the recorded commit is not exactly the code that ran; untracked files
+    (datasets, models) are ignored. Outside git, or without git installed, returns ``"unknown"``
+    rather than failing the run.
+    """
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
                                 check=True, timeout=10).stdout.strip()
