@@ -22,7 +22,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from roughml.data.datasets import generate_split  # noqa: E402
+from roughml.data.datasets import generate_split, lab_ranges  # noqa: E402
 from roughml.core.config import FamilyParams, GenerateParams, LabParams  # noqa: E402
 from roughml.physics.rendering import render_binary_batch, render_lab, sample_lab  # noqa: E402
 from roughml.core.storage import atomic_write_text, save_arrays  # noqa: E402
@@ -51,7 +51,7 @@ def main() -> dict:
                           sample_rms_width(rng, 5000, LENGTH, (0.03, 0.12)), LENGTH)
     binary_per_s = _best_rate(lambda: render_binary_batch(heights, LENGTH), 5000)
 
-    labs = sample_lab(rng, LabParams(), 200)
+    labs = sample_lab(rng, 200, **lab_ranges(LabParams()))
 
     def lab_renders() -> None:
         for i, lab in enumerate(labs):

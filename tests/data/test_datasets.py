@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
-from roughml.data.datasets import (COLUMNS, generate_split, load_split, profile_hash, render_sample,
-                             stream, write_splits)
-from roughml.core.errors import RoughmlError
-from roughml.data.gallery import make_gallery
-from roughml.core.config import FamilyParams, GenerateParams, LabParams
-from roughml.physics.rendering import render_binary
+from roughml.core.config import FamilyParams, LabParams
+from roughml.core.errors import DataValidationError, RoughmlError
 from roughml.core.storage import save_arrays
-
-
-def tiny_params(seed: int = 123, **overrides) -> GenerateParams:
-    families = {
-        "clean_32": FamilyParams("clean_32", (32,)),
-        "periodic_32": FamilyParams("periodic_32", (32,), periodic=True),
-        "lab_mixed": FamilyParams("lab_mixed", (32, 48), lab=True),
-    }
-    values = dict(
-        seed=seed, zeta_range=(0.05, 1.25), width_fraction_range=(0.03, 0.12), oversample=4,
-        max_clipped_fraction=0.02, lab=LabParams(), families=families,
-        splits={"train": {"clean_32": 30, "periodic_32": 10, "lab_mixed": 20},
-                "validation": {"clean_32": 10, "lab_mixed": 6},
-                "test": {"lab_mixed": 8, "periodic_32": 6}},
-    )
-    values.update(overrides)
-    return GenerateParams(**values)
+from roughml.data.datasets import (COLUMNS, generate_split, lab_ranges, load_split, profile_hash, read_split,
+                                   render_sample, stream, write_splits)
+from roughml.physics.rendering import render_binary, sample_lab_columns
+from tests.data.params import small_params
 
 
 @pytest.fixture(scope="module")
 def train():
-    return generate_split(tiny_params(), "train")
+    return generate_split(small_params(), "train")
 
 
 def test_columns_dtypes_and_shapes(train):
@@ -83,15 +68,15 @@ def test_clipped_fraction_bounded_and_width_randomised(train):
 
 
 def test_generate_split_is_deterministic_and_seed_dependent(train):
-    again = generate_split(tiny_params(), "train")
+    again = generate_split(small_params(), "train")
     for name in COLUMNS:
         np.testing.assert_array_equal(again[name], train[name])
-    other = generate_split(tiny_params(seed=124), "train")
+    other = generate_split(small_params(seed=124), "train")
     assert not np.array_equal(other["zeta"], train["zeta"])
 
 
 def test_no_duplicate_profiles_within_or_across_splits():
-    gp = tiny_params()
+    gp = small_params()
     hashes = np.concatenate([generate_split(gp, s)["profile_hash"] for s in ("train", "validation", "test")])
     assert len(set(hashes)) == len(hashes)
 
@@ -101,23 +86,23 @@ def test_split_streams_are_disjoint():
              for f in range(3)}
     assert len(set(draws.values())) == len(draws)
     # the same family in two splits gets different ζ, so test walls are never training walls
-    gp = tiny_params()
+    gp = small_params()
     a, b = generate_split(gp, "train"), generate_split(gp, "validation")
     assert not set(a["zeta"]) & set(b["zeta"])
     assert not set(a["render_seed"]) & set(b["render_seed"])
 
 
 def test_adding_a_family_leaves_other_families_unchanged(train):
-    gp = tiny_params()
+    gp = small_params()
     splits = dict(gp.splits)
     splits["train"] = {k: v for k, v in gp.splits["train"].items() if k != "periodic_32"}
-    reduced = generate_split(tiny_params(splits=splits), "train")
+    reduced = generate_split(small_params(splits=splits), "train")
     keep = train["family"] == "clean_32"
     np.testing.assert_array_equal(reduced["zeta"][reduced["family"] == "clean_32"], train["zeta"][keep])
 
 
 def test_write_splits_is_byte_identical(tmp_path):
-    gp = tiny_params()
+    gp = small_params()
     first = write_splits(gp, tmp_path / "a")
     second = write_splits(gp, tmp_path / "b")
     assert set(first) == {"train", "validation", "test"}
@@ -129,14 +114,14 @@ def test_write_splits_is_byte_identical(tmp_path):
 
 def test_bytes_per_sample_small_at_128px(tmp_path):
     fams = {"c": FamilyParams("c", (128,)), "l": FamilyParams("l", (128,), lab=True)}
-    gp = tiny_params(families=fams, splits={s: {"c": 40, "l": 40} for s in ("train", "validation", "test")})
+    gp = small_params(families=fams, splits={s: {"c": 40, "l": 40} for s in ("train", "validation", "test")})
     path = tmp_path / "s.npz"
     save_arrays(path, generate_split(gp, "train"))
     assert path.stat().st_size / 80 <= 2048
 
 
 def test_load_split_reports_missing_columns(tmp_path):
-    ds = generate_split(tiny_params(), "test")
+    ds = generate_split(small_params(), "test")
     del ds["zeta"], ds["render_seed"]
     save_arrays(tmp_path / "bad.npz", ds)
     with pytest.raises(RoughmlError, match="zeta.*render_seed|render_seed.*zeta"):
@@ -145,8 +130,26 @@ def test_load_split_reports_missing_columns(tmp_path):
         load_split(tmp_path / "absent.npz")
 
 
+def test_read_split_raises_the_requested_error(tmp_path):
+    with pytest.raises(DataValidationError, match="absent.npz: split file not found"):
+        read_split(tmp_path / "absent.npz", DataValidationError)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(RoughmlError, match="junk.npz: cannot read"):
+        read_split(tmp_path / "junk.npz")
+
+
+def test_lab_ranges_pass_every_lab_param_to_the_sampler(train):
+    ranges = lab_ranges(LabParams(islands=(2, 2), rotation_deg=0.0))
+    assert set(ranges) == set(inspect.signature(sample_lab_columns).parameters) - {"rng", "n"}
+    cols = sample_lab_columns(np.random.default_rng(0), 50, **ranges)
+    assert set(cols["n_islands"]) == {2} and not cols["rotation_deg"].any()
+    lo, hi = small_params().lab.contrast
+    lab = train["lab"]
+    assert np.all((train["contrast"][lab] >= lo) & (train["contrast"][lab] <= hi))
+
+
 def test_clipping_redraw_gives_up_with_readable_error():
-    gp = tiny_params(width_fraction_range=(0.4, 0.5), max_clipped_fraction=0.0)
+    gp = small_params(width_fraction_range=(0.4, 0.5), max_clipped_fraction=0.0)
     with pytest.raises(RoughmlError, match="clipped"):
         generate_split(gp, "validation")
 
@@ -164,9 +167,3 @@ def test_render_sample_clean_and_lab(train):
         np.testing.assert_array_equal(a, b)
         length = int(train["length"][i])
         assert a.shape == (length, length)
-
-
-def test_gallery_png(tmp_path):
-    out = make_gallery(tiny_params(), tmp_path / "g" / "gallery.png", per_family=2)
-    data = out.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000

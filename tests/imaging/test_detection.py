@@ -5,28 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml.physics import rendering as render
-
-from roughml.physics import synthesis as synth
 from roughml.core.errors import NoInterfaceError
+from roughml.imaging import detection
 from roughml.imaging.detection import Orientation, canonicalize, detect_orientation, extract_profile
+from roughml.physics import rendering, synthesis
 
 GEOMETRIES = [("vertical", "right"), ("vertical", "left"), ("horizontal", "bottom"), ("horizontal", "top")]
-LAB = render.LabSample(contrast=0.35, illumination=0.3, blur_sigma=1.5, noise_sigma=0.08,
+LAB = rendering.LabSample(contrast=0.35, illumination=0.3, blur_sigma=1.5, noise_sigma=0.08,
                        n_islands=6, island_radius=2.0, rotation_deg=2.0)
 
 
 def _heights(seed: int, zeta: float, length: int = 128, width_fraction: float = 0.08) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    profile = synth.self_affine_profiles(rng, zeta, length)
-    heights, _ = synth.quantise(profile, width_fraction * length, length)
+    profile = synthesis.self_affine_profiles(rng, zeta, length)
+    heights, _ = synthesis.quantise(profile, width_fraction * length, length)
     return heights[0]
 
 
 def _binary_read_exactly(h, size, orientation, bright):
     """Render a clean binary wall, check the detected geometry and that the profile read back is
     exactly ``h``; returns the detected geometry and the canonical image."""
-    img = render.render_binary(h, size, orientation, bright)
+    img = rendering.render_binary(h, size, orientation, bright)
     found = detect_orientation(img)
     assert (found.orientation, found.bright_side) == (orientation, bright)
     canonical = canonicalize(img, found)
@@ -47,7 +46,7 @@ def _lab_profile_residual(seed, zeta, length, orientation, bright):
     heights and their difference with the linear tilt of the rotation removed."""
     rng = np.random.default_rng(seed)
     h = _heights(seed, zeta, length=length)
-    img = render.render_lab(h, length, orientation, bright, LAB, rng)
+    img = rendering.render_lab(h, length, orientation, bright, LAB, rng)
     found = detect_orientation(img)
     assert (found.orientation, found.bright_side) == (orientation, bright)
     profile = extract_profile(canonicalize(img, found))
@@ -65,17 +64,17 @@ def test_lab_detection_all_geometries(orientation, bright, seed):
     assert np.median(np.abs(residual)) <= 1.5
 
 
-def test_canonicalize_inverts_render_orient():
+def test_canonicalize_inverts_rendering_orient():
     canonical = np.arange(12 * 20).reshape(12, 20)
     for orientation, bright in GEOMETRIES:
-        image = render.orient(canonical, orientation, bright)
+        image = rendering.orient(canonical, orientation, bright)
         back = canonicalize(image, Orientation(orientation, bright))
         np.testing.assert_array_equal(back, canonical)
 
 
 def test_profile_robust_to_islands():
     h = _heights(5, 0.8)
-    img = render.render_binary(h, 128).astype(np.float64) / 255.0
+    img = rendering.render_binary(h, 128).astype(np.float64) / 255.0
     img[10:13, 5:8] = 1.0       # bright island deep in the dark domain
     img[70:72, 120:123] = 0.0   # dark island deep in the bright domain
     img[40, 100] = 0.0          # isolated noise pixels
@@ -93,7 +92,7 @@ def test_no_interface_raises(case):
     elif case == "noise":
         img = rng.random((128, 128))
     elif case == "tiny":
-        img = render.render_binary(np.full(12, 6), 12)
+        img = rendering.render_binary(np.full(12, 6), 12)
     elif case == "disk":
         yy, xx = np.mgrid[:128, :128]
         img = (np.hypot(yy - 64, xx - 64) < 30).astype(np.float64)
@@ -118,7 +117,7 @@ def test_comb_like_very_rough_wall(orientation, bright):
     # White-noise heights (ζ = 0) spread over half the image: every line along the wall still
     # steps once, while lines across it flip many times; detection must not be fooled.
     h = 128 + np.random.default_rng(9).integers(-60, 60, size=256)
-    img = render.render_binary(h, 256, orientation, bright)
+    img = rendering.render_binary(h, 256, orientation, bright)
     found = detect_orientation(img)
     assert (found.orientation, found.bright_side) == (orientation, bright)
     np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
@@ -126,12 +125,10 @@ def test_comb_like_very_rough_wall(orientation, bright):
 
 # --- large images: detection runs at half resolution ------------------------------------------------
 
-from roughml.imaging import detection as extract  # noqa: E402
-
 
 @pytest.mark.parametrize("orientation, bright", GEOMETRIES)
 def test_large_binary_detection_and_exact_profile(orientation, bright):
-    size = 2 * extract.DETECT_REDUCE_SIDE + 1  # odd size: the last row/column is left out of the 2x2 blocks
+    size = 2 * detection.DETECT_REDUCE_SIDE + 1  # odd size: the last row/column is left out of the 2x2 blocks
     found, _ = _binary_read_exactly(_heights(6, 0.9, length=size), size, orientation, bright)
     assert found.contrast > 0.5
 
@@ -149,7 +146,7 @@ def test_large_comb_like_wall(orientation, bright):
     # Neighbouring lines of a white-noise wall step far apart: the 2x2 average halves each step
     # but keeps one rise per line along the wall.
     h = 256 + np.random.default_rng(10).integers(-120, 120, size=512)
-    img = render.render_binary(h, 512, orientation, bright)
+    img = rendering.render_binary(h, 512, orientation, bright)
     found = detect_orientation(img)
     assert (found.orientation, found.bright_side) == (orientation, bright)
     np.testing.assert_array_equal(extract_profile(canonicalize(img, found)), h.astype(np.float64))
@@ -176,11 +173,19 @@ def test_large_no_interface_raises(case):
 def test_reduced_is_the_2x2_block_mean():
     img = np.arange(11 * 9, dtype=np.float32).reshape(11, 9) ** 1.5
     big = np.kron(img, np.ones((40, 40), np.float32))[:281, :301]
-    reduced = extract._reduced(big)
+    reduced = detection._reduced(big)
     assert reduced.shape == (140, 150) and reduced.dtype == np.float32
     np.testing.assert_allclose(reduced, big[:280, :300].reshape(140, 2, 150, 2).mean(axis=(1, 3)), rtol=1e-6)
     small = np.ones((100, 400), np.float32)
-    assert extract._reduced(small) is small
+    assert detection._reduced(small) is small
+
+
+def test_noise_level_is_the_scaled_median_absolute_deviation():
+    deriv = np.random.default_rng(4).standard_normal((600, 600)).astype(np.float32)
+    sample = deriv[::2, ::2].ravel()  # 360k values are subsampled with a stride of int(sqrt(360000 / 65536)) = 2
+    expected = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    assert detection._noise_level(deriv) == expected
+    assert detection._noise_level(deriv) == pytest.approx(1.0, rel=0.02)
 
 
 # --- the pieces of binarize -----------------------------------------------------------------------------
@@ -194,7 +199,7 @@ def test_otsu_threshold_matches_scikit_image():
         img = ndimage.gaussian_filter(rng.random((120, 90)) * scale, 1.0)
         img[:, 45:] += 0.2 * scale
         lo, hi = img.min(), img.max()
-        assert extract._otsu_threshold(img) == pytest.approx(threshold_otsu(img), abs=(hi - lo) / 256 + 1e-12)
+        assert detection._otsu_threshold(img) == pytest.approx(threshold_otsu(img), abs=(hi - lo) / 256 + 1e-12)
 
 
 def test_illumination_fit_equals_least_squares_on_every_pixel():
@@ -206,7 +211,7 @@ def test_illumination_fit_equals_least_squares_on_every_pixel():
     c = np.arange(cols, dtype=np.float64) / cols - 0.5
     plain = np.array([[rows * cols, 0.0, cols * r.sum(), rows * c.sum()], [0.0, 0.0, 0.0, 0.0],
                       [0.0, 0.0, cols * (r @ r), r.sum() * c.sum()], [0.0, 0.0, 0.0, rows * (c @ c)]])
-    coef = extract._illumination_fit(plain, mask, smooth, r, c, smooth.sum(axis=1), smooth.sum(axis=0))
+    coef = detection._illumination_fit(plain, mask, smooth, r, c, smooth.sum(axis=1), smooth.sum(axis=0))
     rr, cc = np.meshgrid(r, c, indexing="ij")
     design = np.stack([np.ones(smooth.size), mask.ravel(), rr.ravel(), cc.ravel()], axis=1).astype(np.float64)
     expected = np.linalg.lstsq(design, smooth.ravel(), rcond=None)[0]
@@ -219,17 +224,17 @@ def test_heights_from_mask_wide_rows_and_islands():
     bright[1, 39999:] = True
     bright[2, 5:] = True
     bright[2, 100:103] = False  # a small dark island right of the wall is ignored
-    np.testing.assert_array_equal(extract.heights_from_mask(bright), [25000.0, 39999.0, 5.0])
+    np.testing.assert_array_equal(detection.heights_from_mask(bright), [25000.0, 39999.0, 5.0])
 
 
 def test_is_two_level():
     binary = np.zeros((64, 64), np.uint8)
     binary[:, 30:] = 255
-    assert extract.is_two_level(binary) and extract.is_two_level(np.zeros((8, 8)))
+    assert detection.is_two_level(binary) and detection.is_two_level(np.zeros((8, 8)))
     late = binary.copy()
     late[60, 10] = 128  # a third level far from the first rows
-    assert not extract.is_two_level(late)
-    assert not extract.is_two_level(np.random.default_rng(0).random((64, 64)))
+    assert not detection.is_two_level(late)
+    assert not detection.is_two_level(np.random.default_rng(0).random((64, 64)))
 
 
 @pytest.mark.parametrize("orientation, bright", GEOMETRIES)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from roughml.core.config import LabParams
-from roughml.physics.rendering import (LabSample, orient, render_binary, render_binary_batch, render_lab,
-                            sample_lab, sample_lab_columns)
+from roughml.physics.rendering import (LabSample, orient, render_binary, render_binary_batch, render_lab, sample_lab,
+                                       sample_lab_columns)
 
 HEIGHTS = np.array([3, 5, 1, 7, 4, 4, 2, 6, 5, 3], dtype=np.int16)  # L = 10
 W = 9
@@ -40,7 +39,7 @@ def test_dark_pixel_count_equals_heights(orientation, bright_side):
 
 
 @pytest.mark.parametrize("orientation,bright_side", GEOMETRIES)
-def test_orient_matches_table(orientation, bright_side):
+def test_render_binary_follows_the_geometry_table(orientation, bright_side):
     c = render_binary(HEIGHTS, W)
     expected = {("vertical", "right"): c, ("vertical", "left"): c[:, ::-1],
                 ("horizontal", "bottom"): c.T, ("horizontal", "top"): c.T[::-1, :]}
@@ -108,13 +107,17 @@ def test_islands_add_pixels_of_the_other_domain():
     assert 8 * 5 <= changed <= 8 * 40  # about 8 disks of radius 2.5 (area ~20 px)
 
 
+#: The lab ranges of params.yaml's defaults, as plain keyword arguments.
+RANGES = dict(contrast=(0.25, 1.0), illumination_gradient=(0.0, 0.35), blur_sigma_px=(0.5, 2.0),
+              noise_sigma=(0.02, 0.10), islands=(0, 8), island_radius_px=(1.0, 3.0), rotation_deg=3.0)
+
+
 def test_sample_lab_ranges():
-    lab = LabParams()
-    cols = sample_lab_columns(np.random.default_rng(3), lab, 500)
+    cols = sample_lab_columns(np.random.default_rng(3), 500, **RANGES)
     assert cols["n_islands"].dtype == np.int16
     assert cols["n_islands"].min() == 0 and cols["n_islands"].max() == 8
     assert np.all((cols["contrast"] >= 0.25) & (cols["contrast"] <= 1.0))
     assert np.all(np.abs(cols["rotation_deg"]) <= 3.0) and cols["rotation_deg"].min() < -2.0
-    samples = sample_lab(np.random.default_rng(3), lab, 4)
+    samples = sample_lab(np.random.default_rng(3), 4, **RANGES)
     assert len(samples) == 4 and isinstance(samples[0], LabSample)
     assert samples[0].contrast == cols["contrast"][0]

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from roughml.core.config import SPLITS, FamilyParams, GenerateParams, LabParams
 from roughml.core.errors import RoughmlError
-from roughml.core.config import SPLITS, FamilyParams, GenerateParams
-from roughml.physics.rendering import (BRIGHT_SIDES, LAB_FIELDS, LabSample, render_binary, render_lab,
-                            sample_lab_columns)
 from roughml.core.storage import load_arrays, save_arrays
+from roughml.physics.geometry import BRIGHT_SIDES
+from roughml.physics.rendering import LAB_FIELDS, LabSample, render_binary, render_lab, sample_lab_columns
 from roughml.physics.synthesis import quantise, sample_rms_width, sample_zeta, self_affine_profiles
 
 #: Column name -> dtype of every split file (one row per sample).
@@ -54,7 +55,11 @@ MAX_REDRAWS = 50
 
 
 def profile_hash(heights: np.ndarray) -> str:
-    """16-hex-digit blake2b digest of a wall's heights (little-endian int16), to detect duplicates."""
+    """16-hex-digit blake2b digest of a wall's heights (little-endian int16), to detect duplicates.
+
+    Stored in the ``profile_hash`` column at generation and recomputed by the validate stage, so
+    both must use this one function.
+    """
     data = np.ascontiguousarray(heights, dtype="<i2").tobytes()
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
@@ -88,28 +93,39 @@ def _draw_heights(rng: np.random.Generator, zeta: np.ndarray, rms: np.ndarray, l
                        "lower generate.width_fraction_range")
 
 
-def generate_family(gp: GenerateParams, family: FamilyParams, n: int, rng: np.random.Generator,
-                    split: str = "", lmax: int | None = None) -> dict[str, np.ndarray]:
-    """Draw ``n`` samples of one family from ``rng`` as split columns (see :data:`COLUMNS`).
+def lab_ranges(lab: LabParams) -> dict[str, Any]:
+    """The lab block of ``params.yaml`` as the keyword arguments of ``sample_lab_columns``.
 
-    ``lmax`` is the padded width of the ``heights`` column (default: the family's longest length);
-    unused cells hold -1.
+    Physics takes plain ranges, not config objects; this is the one place that unpacks them.
     """
-    lmax = max(family.length) if lmax is None else int(lmax)
-    lengths = rng.choice(np.asarray(family.length, dtype=np.int32), size=n).astype(np.int32)
-    zeta = sample_zeta(rng, n, gp.zeta_range)
-    rms = sample_rms_width(rng, n, lengths, gp.width_fraction_range)
+    return {"contrast": lab.contrast, "illumination_gradient": lab.illumination_gradient,
+            "blur_sigma_px": lab.blur_sigma_px, "noise_sigma": lab.noise_sigma, "islands": lab.islands,
+            "island_radius_px": lab.island_radius_px, "rotation_deg": lab.rotation_deg}
+
+
+def _draw_geometry(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orientation and bright side of ``n`` samples: each of the four geometries equally likely."""
     horizontal = rng.random(n) < 0.5
     flip = rng.random(n) < 0.5
     orientation = np.where(horizontal, "horizontal", "vertical").astype(COLUMNS["orientation"])
     bright = np.where(horizontal, np.where(flip, BRIGHT_SIDES["horizontal"][1], BRIGHT_SIDES["horizontal"][0]),
                       np.where(flip, BRIGHT_SIDES["vertical"][1], BRIGHT_SIDES["vertical"][0]))
-    render_seed = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+    return orientation, bright.astype(COLUMNS["bright_side"])
+
+
+def _draw_lab(rng: np.random.Generator, family: FamilyParams, lab: LabParams, n: int) -> dict[str, np.ndarray]:
+    """Lab degradation columns: drawn for lab families; NaN (and no islands) for clean ones."""
     if family.lab:
-        lab_cols = sample_lab_columns(rng, gp.lab, n)
-    else:
-        lab_cols = {k: np.full(n, np.nan, dtype=np.float64) for k in LAB_FIELDS}
-        lab_cols["n_islands"] = np.zeros(n, dtype=np.int16)
+        return sample_lab_columns(rng, n, **lab_ranges(lab))
+    cols = {k: np.full(n, np.nan, dtype=np.float64) for k in LAB_FIELDS}
+    cols["n_islands"] = np.zeros(n, dtype=np.int16)
+    return cols
+
+
+def _draw_all_heights(rng: np.random.Generator, zeta: np.ndarray, rms: np.ndarray, lengths: np.ndarray,
+                      lmax: int, family: FamilyParams, gp: GenerateParams) -> tuple[np.ndarray, np.ndarray]:
+    """Heights padded to ``lmax`` with -1, and clipped fractions; drawn length by length (ascending)."""
+    n = lengths.shape[0]
     heights = np.full((n, lmax), -1, dtype=np.int16)
     clipped = np.zeros(n, dtype=np.float32)
     for length in sorted(set(lengths.tolist())):
@@ -117,6 +133,25 @@ def generate_family(gp: GenerateParams, family: FamilyParams, n: int, rng: np.ra
         h, c = _draw_heights(rng, zeta[rows], rms[rows], int(length), family, gp)
         heights[rows, :length] = h
         clipped[rows] = c
+    return heights, clipped
+
+
+def generate_family(gp: GenerateParams, family: FamilyParams, n: int, rng: np.random.Generator,
+                    split: str = "", lmax: int | None = None) -> dict[str, np.ndarray]:
+    """Draw ``n`` samples of one family from ``rng`` as split columns (see :data:`COLUMNS`).
+
+    ``lmax`` is the padded width of the ``heights`` column (default: the family's longest length);
+    unused cells hold -1. The order of the draws below is part of the dataset: changing it changes
+    every stored sample.
+    """
+    lmax = max(family.length) if lmax is None else int(lmax)
+    lengths = rng.choice(np.asarray(family.length, dtype=np.int32), size=n).astype(np.int32)
+    zeta = sample_zeta(rng, n, gp.zeta_range)
+    rms = sample_rms_width(rng, n, lengths, gp.width_fraction_range)
+    orientation, bright = _draw_geometry(rng, n)
+    render_seed = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
+    lab_cols = _draw_lab(rng, family, gp.lab, n)
+    heights, clipped = _draw_all_heights(rng, zeta, rms, lengths, lmax, family, gp)
     cols: dict[str, np.ndarray] = {
         "heights": heights,
         "length": lengths,
@@ -128,7 +163,7 @@ def generate_family(gp: GenerateParams, family: FamilyParams, n: int, rng: np.ra
         "periodic": np.full(n, family.periodic, dtype=np.bool_),
         "lab": np.full(n, family.lab, dtype=np.bool_),
         "orientation": orientation,
-        "bright_side": bright.astype(COLUMNS["bright_side"]),
+        "bright_side": bright,
         "clipped_fraction": clipped,
         "profile_hash": np.array([profile_hash(heights[i, :lengths[i]]) for i in range(n)],
                                  dtype=COLUMNS["profile_hash"]),
@@ -165,15 +200,23 @@ def write_splits(gp: GenerateParams, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
-def load_split(path: str | Path) -> dict[str, np.ndarray]:
-    """Load a split file and check that every column is there with a compatible dtype and length."""
+def read_split(path: str | Path, error: type[RoughmlError] = RoughmlError) -> dict[str, np.ndarray]:
+    """The raw columns of a split file, unchecked; a missing or unreadable file raises ``error``.
+
+    The validate stage reads through here too (with ``DataValidationError``), so that it can
+    report a broken column as a failed expectation instead of refusing the file.
+    """
     path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: split file not found (run the generate stage first)")
     try:
-        ds = load_arrays(path)
-    except FileNotFoundError:
-        raise RoughmlError(f"{path}: dataset file not found (run the generate stage)") from None
+        return load_arrays(path)
     except (OSError, ValueError) as exc:
-        raise RoughmlError(f"{path}: not a readable dataset file ({exc})") from None
+        raise error(f"{path}: cannot read ({exc})") from None
+
+
+def _check_columns(path: Path, ds: dict[str, np.ndarray]) -> None:
+    """Raise naming the first column that is missing or has the wrong dtype or length."""
     missing = [name for name in COLUMNS if name not in ds]
     if missing:
         raise RoughmlError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -184,6 +227,12 @@ def load_split(path: str | Path) -> dict[str, np.ndarray]:
             raise RoughmlError(f"{path}: column '{name}' has dtype {arr.dtype}, expected {dtype}")
         if arr.shape[:1] != (n,) or (name == "heights") != (arr.ndim == 2):
             raise RoughmlError(f"{path}: column '{name}' has shape {arr.shape}, expected {n} rows")
+
+
+def load_split(path: str | Path) -> dict[str, np.ndarray]:
+    """Load a split file and check that every column is there with a compatible dtype and length."""
+    ds = read_split(path)
+    _check_columns(Path(path), ds)
     return ds
 
 

@@ -7,7 +7,6 @@ a seed stream no split uses, in the formats labs produce (PNG, 16-bit TIFF, JPEG
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -15,13 +14,16 @@ import numpy as np
 from PIL import Image
 
 from roughml.core.config import FamilyParams, GenerateParams
+from roughml.core.formats import csv_text
 from roughml.core.storage import atomic_write_bytes, atomic_write_text
+from roughml.data.datasets import generate_family, render_sample
 
 EXAMPLE_STREAM = 2018  # spawn key of the example stream: disjoint from every (split, family) stream
 FORMATS = ("png", "png", "tif", "png", "jpg", "png", "tif", "png")
 
 
 def _encode(image: np.ndarray, fmt: str) -> bytes:
+    """``image`` (uint8) as the bytes of a PNG, a 16-bit TIFF or a JPEG file, as labs save them."""
     buffer = io.BytesIO()
     if fmt == "tif":
         import tifffile
@@ -41,8 +43,6 @@ def write_examples(gp: GenerateParams, out_dir: str | Path, n: int = 8,
     The truth file sits next to the folder, not in it, so that the folder holds images only and
     ``roughml predict`` on it reports no error rows.
     """
-    from roughml.data.datasets import generate_family, render_sample
-
     out_dir = Path(out_dir)
     rng = np.random.default_rng(np.random.SeedSequence([gp.seed, EXAMPLE_STREAM]))
     family = FamilyParams(name="examples", length=tuple(lengths), periodic=False, lab=True)
@@ -56,9 +56,5 @@ def write_examples(gp: GenerateParams, out_dir: str | Path, n: int = 8,
         truth.append({"file": name, "zeta": round(float(ds["zeta"][i]), 4),
                       "size_px": int(ds["length"][i]), "orientation": str(ds["orientation"][i]),
                       "bright_side": str(ds["bright_side"][i]), "source": "synthetic (roughml renderer)"})
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(truth[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(truth)
-    atomic_write_text(out_dir.parent / f"{out_dir.name}_truth.csv", buffer.getvalue())
+    atomic_write_text(out_dir.parent / f"{out_dir.name}_truth.csv", csv_text(truth))
     return written

@@ -6,19 +6,14 @@ they are meant to imitate, without loading the (large) generated splits.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from roughml.data.datasets import generate_family, render_sample  # noqa: E402
-from roughml.core.config import GenerateParams  # noqa: E402
-from roughml.core.storage import atomic_write_bytes  # noqa: E402
+from roughml.core.config import GenerateParams
+from roughml.core.formats import figure_png, pyplot
+from roughml.core.storage import atomic_write_bytes
+from roughml.data.datasets import generate_family, render_sample
 
 #: Index outside the (split, family) range used for the gallery's own random streams.
 _GALLERY_STREAM = 1000
@@ -35,22 +30,24 @@ def make_gallery(gp: GenerateParams, out_path: str | Path, per_family: int = 4,
         raise ValueError("per_family must be >= 1")
     root = gp.seed if seed is None else int(seed)
     names = list(gp.families)
+    plt = pyplot()
     fig, axes = plt.subplots(len(names), per_family, figsize=(2.2 * per_family, 2.4 * len(names)),
                              squeeze=False)
     for row, name in enumerate(names):
         rng = np.random.default_rng(np.random.SeedSequence([root, _GALLERY_STREAM, row]))
         ds = generate_family(gp, gp.families[name], per_family, rng, split="gallery")
         for col in range(per_family):
-            ax = axes[row, col]
-            img = render_sample(ds, col)
-            ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-            ax.set_title(f"{name}\nζ={ds['zeta'][col]:.2f}  {img.shape[0]}×{img.shape[1]}", fontsize=7)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _show_sample(axes[row, col], ds, col, name)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     out_path = Path(out_path)
-    atomic_write_bytes(out_path, buffer.getvalue())
+    atomic_write_bytes(out_path, figure_png(fig, dpi=100))
     return out_path
+
+
+def _show_sample(ax, ds: dict[str, np.ndarray], i: int, family: str) -> None:
+    """Draw row ``i`` of ``ds`` on ``ax`` at its true grey levels, titled with family, ζ and size."""
+    img = render_sample(ds, i)
+    ax.imshow(img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_title(f"{family}\nζ={ds['zeta'][i]:.2f}  {img.shape[0]}×{img.shape[1]}", fontsize=7)
+    ax.set_xticks([])
+    ax.set_yticks([])

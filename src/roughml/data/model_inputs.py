@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from roughml.core.errors import RoughmlError
+from roughml.data.datasets import render_sample
 from roughml.imaging.canonical import Prepared, prepare
 
 
@@ -30,12 +31,15 @@ class Bucket:
 
 @dataclass
 class PreparedSplit:
+    """The usable rows of a split, bucketed by image shape, and why the others were left out."""
+
     buckets: dict[tuple[int, int], Bucket]
     failures: dict[int, str] = field(default_factory=dict)   # row -> reason
     orientation: dict[int, str] = field(default_factory=dict)  # row -> detected orientation
 
     @property
     def size(self) -> int:
+        """Number of usable rows over all buckets."""
         return sum(len(b.rows) for b in self.buckets.values())
 
 
@@ -58,8 +62,6 @@ def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *, known_geo
         Called as ``on_prepared(row, rendered_image, prepared)`` for every usable row, so that
         other estimates of the same image (the classical fit) reuse the render and its geometry.
     """
-    from roughml.data.datasets import render_sample
-
     grouped: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
     failures: dict[int, str] = {}
     orientation: dict[int, str] = {}

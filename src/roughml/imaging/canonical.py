@@ -36,6 +36,7 @@ def stretch_contrast(image: np.ndarray, low_percentile: float = 1.0,
     lo, hi = np.percentile(image, [low_percentile, high_percentile])
     if not np.isfinite(hi - lo) or hi - lo < 1e-6:
         raise NoInterfaceError("image is uniform: no interface to measure")
+    # Not skimage.exposure.rescale_intensity: it clips before scaling, so the top can end at 1 + 1 ulp.
     out = (np.asarray(image, dtype=np.float32) - np.float32(lo)) / np.float32(hi - lo)
     return np.clip(out, 0.0, 1.0, out=out)
 
@@ -80,7 +81,7 @@ def prepare(gray: np.ndarray, orientation: str | None = None,
     NoInterfaceError
         When no wall can be found or the wall is shorter than ``MIN_LENGTH`` px.
     """
-    from roughml.imaging import detection as extract  # local import: keeps `roughml --help` fast
+    from roughml.imaging import detection  # local import: keeps `roughml --help` fast
 
     gray = np.asarray(gray)
     if gray.ndim != 2:
@@ -90,9 +91,9 @@ def prepare(gray: np.ndarray, orientation: str | None = None,
     else:
         gray = gray.astype(np.float32, copy=False)
     if orientation is None or bright_side is None:
-        found = extract.detect_orientation(gray)
+        found = detection.detect_orientation(gray)
         orientation, bright_side = found.orientation, found.bright_side
-    canonical = extract.canonicalize(gray, extract.Orientation(orientation=orientation, bright_side=bright_side, contrast=1.0))
+    canonical = detection.canonicalize(gray, detection.Orientation(orientation, bright_side))
     if canonical.shape[0] < MIN_LENGTH or canonical.shape[1] < 8:
         raise NoInterfaceError(
             f"image too small: the wall is {canonical.shape[0]} px long, at least {MIN_LENGTH} px needed")

@@ -26,7 +26,7 @@ class ClassicalEstimate:
     length: int
 
 
-def estimate_image(gray: np.ndarray, orientation=None) -> ClassicalEstimate:
+def estimate_image(gray: np.ndarray, orientation: detection.Orientation | None = None) -> ClassicalEstimate:
     """Detect the wall in a grayscale image and estimate its ζ with Whittle.
 
     Clean binary images use the known quantisation noise floor; grayscale images fit it. Optical

@@ -1,8 +1,8 @@
 """Find the wall in a grayscale image and extract its height profile h(x).
 
 Why: every estimator works on h(x), one height per row of the *canonical* image (wall running
-top to bottom, dark domain at low column indices; see :mod:`roughml.physics.rendering`). Real images come in
-any of four orientations/polarities, with blur, noise, uneven illumination and small islands of
+top to bottom, dark domain at low column indices; see :mod:`roughml.physics.geometry`). Real images
+come in any of four orientations/polarities, with blur, noise, uneven illumination and small islands of
 the other domain, so the geometry is detected from the image and the profile extraction must
 ignore everything that is not the wall.
 """
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.stats import median_abs_deviation
 from skimage.filters import threshold_otsu
 
 from roughml.core.errors import NoInterfaceError
+from roughml.physics.geometry import BRIGHT_SIDES, canonical_view
 
 #: Smallest image side (px) in which a wall is searched.
 MIN_SIDE = 16
@@ -31,9 +33,6 @@ MIN_CROSSING_SHARE = 0.5
 ROW_SMOOTHING = 1.0
 #: Images whose shorter side is at least this (px) are searched for a wall at half resolution.
 DETECT_REDUCE_SIDE = 256
-
-ORIENTATIONS = ("vertical", "horizontal")
-BRIGHT_SIDES = {"vertical": ("right", "left"), "horizontal": ("bottom", "top")}
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,7 @@ def _reduced(img: np.ndarray) -> np.ndarray:
     if min(rows, cols) < DETECT_REDUCE_SIDE:
         return img
     rows, cols = rows - rows % 2, cols - cols % 2
+    # Not skimage.measure.block_reduce: its mean adds the 4 pixels in another order (last-bit changes).
     total = img[0:rows:2, 0:cols:2] + img[1:rows:2, 0:cols:2]
     total += img[0:rows:2, 1:cols:2]
     total += img[1:rows:2, 1:cols:2]
@@ -113,7 +113,8 @@ def _noise_level(deriv: np.ndarray) -> float:
     """
     stride = max(1, int(np.sqrt(deriv.size / 65536.0)))
     sample = deriv[::stride, ::stride].ravel()
-    return 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    # × 1.4826 rather than scale="normal" (1/Φ⁻¹(3/4) = 1.4826022…): keeps detections bit-identical.
+    return 1.4826 * float(median_abs_deviation(sample))
 
 
 def detect_orientation(gray: np.ndarray) -> Orientation:
@@ -137,6 +138,28 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     NoInterfaceError
         Image smaller than ``MIN_SIDE`` px, uniform, pure noise, or without a wall crossing it.
     """
+    img = _detection_image(gray)
+    sigma = _edge_scale(img.shape)
+    d_cols, d_rows = _line_derivatives(img, sigma)
+    score_v, crossing_v = _wall_evidence(_centred_rows(d_cols))
+    score_h, crossing_h = _wall_evidence(_centred_rows(d_rows))
+    vertical = abs(score_v) * crossing_v ** 2 >= abs(score_h) * crossing_h ** 2
+    score, crossing = (score_v, crossing_v) if vertical else (score_h, crossing_h)
+    _check_wall(score, crossing, d_cols if vertical else d_rows, sigma)
+    kind = "vertical" if vertical else "horizontal"
+    # score > 0: the bright domain lies at high indices, the geometry table's unflipped side
+    found = Orientation(kind, BRIGHT_SIDES[kind][0 if score > 0 else 1])
+    return Orientation(found.orientation, found.bright_side, _domain_contrast(canonicalize(img, found)))
+
+
+def _detection_image(gray: np.ndarray) -> np.ndarray:
+    """The float32 image the search runs on: size and contrast checked, NaN filled, maybe halved.
+
+    Raises
+    ------
+    NoInterfaceError
+        Image smaller than ``MIN_SIDE`` px or uniform.
+    """
     img = _as_float(gray, np.float32)
     rows, cols = img.shape
     if rows < MIN_SIDE or cols < MIN_SIDE:
@@ -145,18 +168,29 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
         img = np.nan_to_num(img, nan=float(np.nanmean(img)) if np.isfinite(img).any() else 0.0)
     if float(np.ptp(img)) < MIN_CONTRAST:
         raise NoInterfaceError("image is uniform: no interface to measure")
-    img = _reduced(img)
-    sigma = _edge_scale(img.shape)
-    # 1-D filters: each line is filtered on its own, so a rough (comb-like) wall keeps one sharp
-    # step per line instead of being averaged with its neighbours' steps.
+    return _reduced(img)
+
+
+def _line_derivatives(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian derivative along every row, and along every column (as the rows of ``img.T``).
+
+    1-D filters: each line is filtered on its own, so a rough (comb-like) wall keeps one sharp
+    step per line instead of being averaged with its neighbours' steps.
+    """
     d_cols = ndimage.gaussian_filter1d(img, sigma, axis=1, order=1, mode="nearest")  # along rows
     d_rows = ndimage.gaussian_filter1d(img.T.copy(), sigma, axis=1, order=1, mode="nearest")  # along columns
-    centred_v, centred_h = _centred_rows(d_cols), _centred_rows(d_rows)
-    score_v, crossing_v = _wall_evidence(centred_v)
-    score_h, crossing_h = _wall_evidence(centred_h)
-    vertical = abs(score_v) * crossing_v ** 2 >= abs(score_h) * crossing_h ** 2
-    score, crossing = (score_v, crossing_v) if vertical else (score_h, crossing_h)
-    deriv = d_cols if vertical else d_rows
+    return d_cols, d_rows
+
+
+def _check_wall(score: float, crossing: float, deriv: np.ndarray, sigma: float) -> None:
+    """Raise unless the chosen direction's step stands out of the noise and crosses most lines.
+
+    Raises
+    ------
+    NoInterfaceError
+        Step below ``MIN_CONTRAST`` or below ``MIN_SNR`` noise levels; fewer than
+        ``MIN_CROSSING_SHARE`` of the lines crossing it.
+    """
     noise = _noise_level(deriv)
     to_step = np.sqrt(2.0 * np.pi) * sigma  # peak of a Gaussian-filtered unit step -> step height
     step = abs(score) * to_step
@@ -166,11 +200,6 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
                                f"pixel noise {noise * to_step:.3f}")
     if crossing < MIN_CROSSING_SHARE:
         raise NoInterfaceError(f"no wall crosses the image: only {crossing:.0%} of lines cross an edge")
-    if vertical:
-        found = Orientation("vertical", "right" if score > 0 else "left")
-    else:
-        found = Orientation("horizontal", "bottom" if score > 0 else "top")
-    return Orientation(found.orientation, found.bright_side, _domain_contrast(canonicalize(img, found)))
 
 
 def _domain_contrast(canonical: np.ndarray) -> float:
@@ -188,20 +217,19 @@ def _domain_contrast(canonical: np.ndarray) -> float:
 def canonicalize(gray: np.ndarray, orientation: Orientation) -> np.ndarray:
     """Return the canonical view of ``gray``: wall top to bottom, dark domain on the left.
 
-    Inverse of :func:`roughml.physics.rendering.orient`; returns a view where possible (no copy).
+    The inverse of rendering's :func:`roughml.physics.geometry.orient`, taken from the same table
+    (:func:`roughml.physics.geometry.canonical_view`); a view of ``gray``, never a copy.
+
+    Raises
+    ------
+    ValueError
+        For a geometry outside the table or an image that is not 2-D.
     """
-    kind, side = orientation.orientation, orientation.bright_side
-    if kind not in BRIGHT_SIDES or side not in BRIGHT_SIDES[kind]:
-        raise ValueError(f"invalid geometry: orientation {kind!r}, bright_side {side!r}")
-    arr = np.asarray(gray)
-    if arr.ndim != 2:
-        raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
-    if kind == "vertical":
-        return arr if side == "right" else arr[:, ::-1]
-    return arr.T if side == "bottom" else arr[::-1, :].T
+    return canonical_view(gray, orientation.orientation, orientation.bright_side)
 
 
 def _at_most_two_levels(values: np.ndarray) -> bool:
+    """True when ``values`` hold one or two distinct values (cheaper than ``np.unique``)."""
     first = values.flat[0]
     other = values[values != first]
     return other.size == 0 or bool(np.all(other == other.flat[0]))

@@ -86,6 +86,7 @@ def read_pages(path: str | os.PathLike, *, all_pages: bool = False,
 
 
 def _reason(exc: BaseException) -> str:
+    """``Type: first line`` of a decoder's exception, short enough for a one-line error row."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -123,6 +124,7 @@ def _reduction_factor(rows: int, cols: int, max_side: int) -> int:
 # --- TIFF ------------------------------------------------------------------------------------------
 
 def _read_tiff(path: Path, all_pages: bool, max_side: int) -> list[np.ndarray]:
+    """TIFF pages through tifffile, which memory-maps plain pages and reads 16/32-bit and float data."""
     with tifffile.TiffFile(path) as tif:
         count = len(tif.pages)
         if count == 0:
@@ -212,7 +214,7 @@ def _reduce_array(data: np.ndarray, max_side: int,
         gray = _to_gray_chunk(np.asarray(data[r0:r1]))
         if scale is not None:
             gray = scale(gray)
-        if factor > 1:
+        if factor > 1:  # not skimage's block_reduce: it pads cut-short edge blocks with a constant
             row_starts = np.arange(0, r1 - r0, factor)
             row_counts = np.diff(np.append(row_starts, r1 - r0)).astype(np.float32)
             gray = np.add.reduceat(gray, row_starts, axis=0)
@@ -251,6 +253,7 @@ def _no_bomb_check() -> Iterator[None]:
 
 
 def _read_pillow(path: Path, all_pages: bool, max_side: int) -> list[np.ndarray]:
+    """Frames of any other format through Pillow, restricted to the formats listed in ``_PIL_FORMATS``."""
     with _no_bomb_check():
         try:
             image = Image.open(path, formats=list(_PIL_FORMATS))

@@ -1,0 +1,8 @@
+"""Physics layer: synthesis of self-affine interfaces, rendering, spectral estimators, Cramér–Rao bound.
+
+Everything here works on height profiles h(x) and on images held in memory as arrays; it knows
+nothing of image files, datasets or configuration files (callers pass plain numbers), so it can be
+reused and tested on its own. Only :mod:`roughml.core` lies below it.
+"""
+
+__all__ = ["geometry", "rendering", "spectral", "synthesis", "whittle_fit"]

@@ -1,18 +1,9 @@
 """Render integer wall heights as images: clean binary images and microscope-like "lab" images.
 
-Geometry contract (other modules rely on it exactly). The canonical image of heights ``h`` (length
-L) in a transverse size W is ``C`` of shape (L, W) with ``C[x, j] = 1`` (bright) if ``j >= h[x]``
-else 0 (dark): the wall runs from top to bottom, one dark→bright transition per row, and row ``x``
-holds exactly ``h[x]`` dark pixels. Orientation / polarity:
-
-=============  ===========  ==================
-orientation    bright_side  image
-=============  ===========  ==================
-vertical       right        ``C``            (L, W)
-vertical       left         ``C[:, ::-1]``   (L, W)
-horizontal     bottom       ``C.T``          (W, L)
-horizontal     top          ``C.T[::-1, :]`` (W, L)
-=============  ===========  ==================
+Every image is built in the canonical frame (wall top to bottom, dark domain on the left) and then
+oriented with :func:`roughml.physics.geometry.orient`; the geometry table and its inverse live in
+:mod:`roughml.physics.geometry` (``orient``, ``ORIENTATIONS`` and ``BRIGHT_SIDES`` are re-exported
+here for callers that render).
 
 Why lab images: real microscope images of domain walls (e.g. polar-MOKE) have limited contrast,
 uneven illumination, optical blur, sensor noise, a slight tilt and small nucleated islands of the
@@ -26,35 +17,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from roughml.core.config import LabParams
+from roughml.physics.geometry import BRIGHT_SIDES, ORIENTATIONS, check_geometry, orient
 
-ORIENTATIONS = ("vertical", "horizontal")
-BRIGHT_SIDES = {"vertical": ("right", "left"), "horizontal": ("bottom", "top")}
+__all__ = ["BRIGHT_SIDES", "ORIENTATIONS", "ISLAND_REFERENCE_AREA", "LAB_FIELDS", "LabSample", "orient",
+           "render_binary", "render_binary_batch", "render_lab", "sample_lab", "sample_lab_columns"]
 
 #: Reference area for the island density: ``n_islands`` is a count per 128 x 128 px.
 ISLAND_REFERENCE_AREA = 128 * 128
 
 
-def _check_geometry(orientation: str, bright_side: str) -> None:
-    if orientation not in BRIGHT_SIDES:
-        raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
-    if bright_side not in BRIGHT_SIDES[orientation]:
-        raise ValueError(f"bright_side for {orientation!r} must be one of "
-                         f"{BRIGHT_SIDES[orientation]}, got {bright_side!r}")
-
-
-def orient(canonical: np.ndarray, orientation: str = "vertical", bright_side: str = "right") -> np.ndarray:
-    """Map a canonical (L, W) image to the requested orientation and polarity (see module table)."""
-    _check_geometry(orientation, bright_side)
-    if orientation == "vertical":
-        out = canonical if bright_side == "right" else canonical[:, ::-1]
-    else:
-        out = canonical.T if bright_side == "bottom" else canonical.T[::-1, :]
-    return np.ascontiguousarray(out)
-
-
 def _canonical_mask(heights: np.ndarray, transverse: int) -> np.ndarray:
-    """Bool (L, W): True (bright) where column index >= height of that row."""
+    """Bool canonical image (L, W): True (bright) where column index >= height of that row.
+
+    This is ``C`` of the geometry contract in :mod:`roughml.physics.geometry`.
+    """
     h = np.asarray(heights)
     if h.ndim != 1:
         raise ValueError("heights must be 1-D")
@@ -63,8 +39,8 @@ def _canonical_mask(heights: np.ndarray, transverse: int) -> np.ndarray:
 
 def render_binary(heights: np.ndarray, transverse: int, orientation: str = "vertical",
                   bright_side: str = "right") -> np.ndarray:
-    """Render a clean binary image (uint8, values {0, 255}) of one wall."""
-    _check_geometry(orientation, bright_side)
+    """Render a clean binary image (uint8, values {0, 255}) of one wall in the given geometry."""
+    check_geometry(orientation, bright_side)
     mask = _canonical_mask(heights, transverse)
     return orient(mask.astype(np.uint8) * np.uint8(255), orientation, bright_side)
 
@@ -102,25 +78,34 @@ LAB_FIELDS = ("contrast", "illumination", "blur_sigma", "noise_sigma", "n_island
               "rotation_deg")
 
 
-def sample_lab_columns(rng: np.random.Generator, lab: LabParams, n: int) -> dict[str, np.ndarray]:
+def sample_lab_columns(rng: np.random.Generator, n: int, *, contrast: tuple[float, float],
+                       illumination_gradient: tuple[float, float], blur_sigma_px: tuple[float, float],
+                       noise_sigma: tuple[float, float], islands: tuple[int, int],
+                       island_radius_px: tuple[float, float], rotation_deg: float) -> dict[str, np.ndarray]:
     """Draw ``n`` lab degradations as columns (float64, except ``n_islands`` int16).
 
-    Every parameter is uniform in its range of ``params.yaml``; the rotation is symmetric around 0.
+    Every parameter is uniform in its ``(low, high)`` range (``islands`` inclusive of both ends);
+    the rotation is uniform in ``[-rotation_deg, rotation_deg]``. The ranges are plain values, not
+    a config object, so that physics knows nothing of ``params.yaml``. One column is drawn after
+    the other, in the order of :data:`LAB_FIELDS`: stored datasets depend on that order.
     """
     return {
-        "contrast": rng.uniform(*lab.contrast, size=n).astype(np.float64),
-        "illumination": rng.uniform(*lab.illumination_gradient, size=n).astype(np.float64),
-        "blur_sigma": rng.uniform(*lab.blur_sigma_px, size=n).astype(np.float64),
-        "noise_sigma": rng.uniform(*lab.noise_sigma, size=n).astype(np.float64),
-        "n_islands": rng.integers(lab.islands[0], lab.islands[1], size=n, endpoint=True).astype(np.int16),
-        "island_radius": rng.uniform(*lab.island_radius_px, size=n).astype(np.float64),
-        "rotation_deg": rng.uniform(-lab.rotation_deg, lab.rotation_deg, size=n).astype(np.float64),
+        "contrast": rng.uniform(*contrast, size=n).astype(np.float64),
+        "illumination": rng.uniform(*illumination_gradient, size=n).astype(np.float64),
+        "blur_sigma": rng.uniform(*blur_sigma_px, size=n).astype(np.float64),
+        "noise_sigma": rng.uniform(*noise_sigma, size=n).astype(np.float64),
+        "n_islands": rng.integers(islands[0], islands[1], size=n, endpoint=True).astype(np.int16),
+        "island_radius": rng.uniform(*island_radius_px, size=n).astype(np.float64),
+        "rotation_deg": rng.uniform(-rotation_deg, rotation_deg, size=n).astype(np.float64),
     }
 
 
-def sample_lab(rng: np.random.Generator, lab: LabParams, n: int) -> list[LabSample]:
-    """Draw ``n`` :class:`LabSample` (see :func:`sample_lab_columns`)."""
-    cols = sample_lab_columns(rng, lab, n)
+def sample_lab(rng: np.random.Generator, n: int, **ranges) -> list[LabSample]:
+    """Draw ``n`` :class:`LabSample` with the same draws as :func:`sample_lab_columns`.
+
+    ``ranges`` are the keyword arguments of :func:`sample_lab_columns`.
+    """
+    cols = sample_lab_columns(rng, n, **ranges)
     return [LabSample(**{k: (int(cols[k][i]) if k == "n_islands" else float(cols[k][i])) for k in LAB_FIELDS})
             for i in range(n)]
 
@@ -139,6 +124,7 @@ def _add_islands(img: np.ndarray, count: int, radius: float, rng: np.random.Gene
         y0, y1 = max(int(cy) - r_ceil, 0), min(int(cy) + r_ceil + 1, cols)
         xx = np.arange(x0, x1)[:, None] + 0.5 - cx
         yy = np.arange(y0, y1)[None, :] + 0.5 - cy
+        # Not skimage.draw.disk: its strict (dr/R)² + (dc/R)² < 1 can round boundary pixels apart.
         disk = xx * xx + yy * yy <= radius * radius
         inside = img[min(int(cx), rows - 1), min(int(cy), cols - 1)]
         img[x0:x1, y0:y1][disk] = 1.0 - np.round(inside)
@@ -176,7 +162,7 @@ def render_lab(heights: np.ndarray, transverse: int, orientation: str, bright_si
     polarity as in the module table. All randomness comes from ``rng``, so a stored seed reproduces
     the same bytes.
     """
-    _check_geometry(orientation, bright_side)
+    check_geometry(orientation, bright_side)
     img = _canonical_mask(heights, transverse).astype(np.float64)
     if lab.rotation_deg != 0.0:
         img = ndimage.rotate(img, lab.rotation_deg, reshape=False, mode="nearest", order=1)

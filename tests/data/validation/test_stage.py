@@ -1,64 +1,22 @@
-"""Tests of the great-expectations dataset validation (stage ``validate``).
+"""The validate stage end to end: a real (ephemeral) great-expectations context on real split files.
 
-Real data from ``roughml.data.datasets.write_splits`` on tiny params, validated by a real (ephemeral)
-great-expectations context; corruptions are made by editing the split files.
+The data come from ``roughml.data.datasets.write_splits`` on tiny params; corruptions are made by
+editing the split files, and each must be named by its own readable failure line.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from roughml.data.datasets import render_sample, write_splits
 from roughml.core.errors import DataValidationError
-from roughml.core.config import SPLITS, generate_params, validate_params
 from roughml.core.storage import load_arrays, save_arrays
-from roughml.data.validation import (coverage_frame, dataset_frame, load_datasets, validate_datasets)
-
-PARAMS = {
-    "generate": {
-        "seed": 12345,
-        "zeta_range": [0.05, 1.25],
-        "width_fraction_range": [0.03, 0.12],
-        "oversample": 4,
-        "max_clipped_fraction": 0.02,
-        "families": {
-            "clean_64": {"length": [64], "periodic": False, "lab": False},
-            "periodic_64": {"length": [64], "periodic": True, "lab": False},
-            "lab_small": {"length": [64, 96], "periodic": False, "lab": True},
-        },
-        "splits": {
-            "train": {"clean_64": 40, "lab_small": 20},
-            "validation": {"clean_64": 30, "periodic_64": 20},
-            "test": {"clean_64": 30, "lab_small": 20},
-        },
-    },
-    # Every sample is rendered (sample_images above every family size), so image corruptions
-    # cannot hide outside the sample.
-    "validate": {"zeta_bins": 2, "min_bin_share": 0.5, "max_clipped_fraction": 0.02, "sample_images": 1000},
-}
-GP = generate_params(PARAMS)
-VP = validate_params(PARAMS)
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    """The tiny dataset, generated once per module by the real generator."""
-    out = tmp_path_factory.mktemp("generated")
-    write_splits(GP, out)
-    return out
-
-
-@pytest.fixture()
-def data_dir(generated: Path, tmp_path: Path) -> Path:
-    """A private copy of the dataset that a test may corrupt."""
-    target = tmp_path / "data"
-    shutil.copytree(generated, target)
-    return target
+from roughml.data.datasets import render_sample
+from roughml.data.validation import validate_datasets
+from tests.data.validation.params import GP, VP
 
 
 def _edit(data_dir: Path, split: str, edit) -> None:
@@ -116,28 +74,6 @@ def test_clean_dataset_passes_and_writes_json_and_docs(data_dir: Path) -> None:
     assert any((docs / "validations").rglob("*.html"))
     # Nothing else appears next to the outputs (no temp folders left behind).
     assert sorted(p.name for p in out_json.parent.iterdir()) == ["validation.json", "validation_docs"]
-
-
-def test_dataset_frame_columns(generated: Path) -> None:
-    arrays = load_arrays(generated / "train.npz")
-    frame = dataset_frame(arrays, sample_images=5, seed=3)
-    n = len(arrays["length"])
-    assert len(frame) == n
-    for i in (0, n - 1):
-        h = arrays["heights"][i, : arrays["length"][i]]
-        assert frame.loc[i, "profile_min"] == h.min() and frame.loc[i, "profile_max"] == h.max()
-    assert np.allclose(frame["width_fraction"], arrays["rms_width"] / arrays["transverse"])
-    assert set(frame["split_family"]) == {"train/clean_64", "train/lab_small"}
-    assert frame.groupby("family")["rendered"].sum().to_dict() == {"clean_64": 5, "lab_small": 5}
-    clean = frame[frame["rendered"] & ~frame["lab"]]
-    lab = frame[frame["rendered"] & frame["lab"]]
-    assert clean["geometry_ok"].tolist() == [True] * 5
-    assert (clean["n_unique_values"] <= 2).all()
-    assert lab["geometry_ok"].isna().all() and (lab["n_unique_values"] > 2).all()
-    assert frame.loc[~frame["rendered"], "n_unique_values"].isna().all()
-    # The row sample is deterministic.
-    again = dataset_frame(arrays, sample_images=5, seed=3)
-    assert again["rendered"].tolist() == frame["rendered"].tolist()
 
 
 # --- corruptions ----------------------------------------------------------------------------------
@@ -236,16 +172,6 @@ def test_uneven_zeta_coverage_fails(data_dir: Path) -> None:
     message, _ = _fail(data_dir)
     assert "zeta coverage: expect_column_pair_values_a_to_be_greater_than_b(count, min_count) failed: 1 of" in message
     assert "train/clean_64 ζ∈[0.65, 1.25]" in message
-
-
-def test_coverage_frame_minimum(generated: Path) -> None:
-    arrays = load_datasets(generated)
-    frames = {s: dataset_frame(arrays[s], sample_images=0) for s in SPLITS}
-    coverage = coverage_frame(frames, GP, VP)
-    assert len(coverage) == VP.zeta_bins * sum(len(c) for c in GP.splits.values())
-    train_clean = coverage[coverage["split_family"] == "train/clean_64"]
-    assert train_clean["count"].sum() == 40
-    assert np.allclose(train_clean["min_count"], VP.min_bin_share * 40 / VP.zeta_bins)
 
 
 def test_missing_split_file(data_dir: Path) -> None:
