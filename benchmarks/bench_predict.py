@@ -69,7 +69,9 @@ from roughml.serving import tracking
 from roughml.learning.model import build_model
 from roughml.core.config import TrainParams
 tracking.configure({uri!r})
-build_model("regressor", TrainParams()).save("model.keras")
+defaults = TrainParams()
+build_model("regressor", stem_filters=defaults.stem_filters, tower_filters=defaults.tower_filters,
+            tower_levels=defaults.tower_levels).save("model.keras")
 with mlflow.start_run(experiment_id=tracking.ensure_experiment("bench")) as run:
     info = pyfunc_model.log_model("model.keras")
 registry.register_and_promote(run.info.run_id, {MODEL_NAME!r}, info.model_uri, 0.1)

@@ -6,10 +6,9 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from roughml.learning.model import (CLASS_GRID, NormalisedIncrements, build_model, class_labels, compile_model,
-                           load, predict_zeta, read_both_ways)
-from roughml.core.config import TrainParams
+                                   load, predict_zeta, read_both_ways)
 
-TINY = TrainParams(stem_filters=4, tower_filters=6, tower_levels=4)
+TINY = {"stem_filters": 4, "tower_filters": 6, "tower_levels": 4}
 
 
 def binary_wall(heights: np.ndarray, width: int) -> np.ndarray:
@@ -19,7 +18,7 @@ def binary_wall(heights: np.ndarray, width: int) -> np.ndarray:
 
 @pytest.mark.parametrize("kind", ["regressor", "classifier"])
 def test_any_size_gives_zeta_and_sigma(kind):
-    model = build_model(kind, TINY)
+    model = build_model(kind, **TINY)
     for shape in [(64, 64), (200, 96), (512, 40)]:
         zeta, sigma = predict_zeta(model, np.random.default_rng(0).random((2, *shape, 1), dtype=np.float32))
         assert zeta.shape == (2,) and sigma.shape == (2,)
@@ -27,7 +26,7 @@ def test_any_size_gives_zeta_and_sigma(kind):
 
 
 def test_initial_stem_reads_the_wall_exactly():
-    model = build_model("regressor", TINY)
+    model = build_model("regressor", **TINY)
     collapse = keras.Model(model.input, model.get_layer("collapse").output)
     heights = np.random.default_rng(1).integers(10, 54, size=96)
     image = binary_wall(heights, 64)[None, ..., None]
@@ -49,7 +48,7 @@ def test_increments_ignore_offset_tilt_and_amplitude():
 def test_estimate_does_not_depend_on_the_rest_of_the_batch():
     # Training batches hold images of one size; a batch statistic (batch norm) would normalise
     # them by that size's statistics while training and by a mixture of all sizes at inference.
-    model = build_model("regressor", TINY)
+    model = build_model("regressor", **TINY)
     rng = np.random.default_rng(4)
     walls = np.stack([binary_wall(np.cumsum(rng.integers(-2, 3, size=128)) + 40, 96)
                       for _ in range(4)])[..., None]
@@ -62,7 +61,7 @@ def test_estimate_does_not_depend_on_the_rest_of_the_batch():
 
 @pytest.mark.parametrize("kind", ["regressor", "classifier"])
 def test_reading_both_ways_does_not_depend_on_the_end_one_starts_from(kind):
-    model = build_model(kind, TINY)
+    model = build_model(kind, **TINY)
     both = read_both_ways(model)
     images = np.random.default_rng(5).random((2, 90, 40, 1), dtype=np.float32)
     reversed_images = images[:, ::-1].copy()
@@ -74,7 +73,7 @@ def test_reading_both_ways_does_not_depend_on_the_end_one_starts_from(kind):
 
 
 def test_save_and_load_round_trip(tmp_path):
-    model = read_both_ways(compile_model(build_model("regressor", TINY), "regressor", 1e-3))
+    model = read_both_ways(compile_model(build_model("regressor", **TINY), "regressor", 1e-3))
     images = np.random.default_rng(3).random((3, 80, 48, 1), dtype=np.float32)
     before = predict_zeta(model, images)
     model.save(tmp_path / "m.keras")
@@ -99,7 +98,7 @@ def test_training_separates_smooth_from_rough_walls():
     zeta = np.repeat([0.2, 1.0], 48)
     heights, _ = quantise(self_affine_profiles(rng, zeta, 96), rng.uniform(4, 10, zeta.size), 64)
     images = np.stack([render_binary(h, 64) for h in heights]).astype(np.float32)[..., None] / 255.0
-    model = compile_model(build_model("regressor", TINY), "regressor", 1e-3)
+    model = compile_model(build_model("regressor", **TINY), "regressor", 1e-3)
     before = model.evaluate(images, zeta.astype(np.float32), verbose=0, return_dict=True)
     model.fit(images, zeta.astype(np.float32), epochs=25, batch_size=16, verbose=0)
     after = model.evaluate(images, zeta.astype(np.float32), verbose=0, return_dict=True)

@@ -140,12 +140,3 @@ def test_classifier_option_and_size_transfer(tiny_data, sqlite_tracking, tmp_pat
     metrics = run_evaluation(params, tmp_path / "models", tiny_data, tmp_path / "reports")
     assert metrics["test_rms"] is not None
 
-
-def test_learning_rate_is_constant_then_decays_over_the_last_epochs():
-    from roughml.pipeline.train import learning_rate_at
-
-    rates = [learning_rate_at(epoch, 1e-3, 10, 4) for epoch in range(10)]
-    assert rates[:6] == [1e-3] * 6
-    assert all(a > b for a, b in zip(rates[5:9], rates[6:10]))
-    assert rates[-1] == pytest.approx(2e-5)                      # the floor, not zero
-    assert [learning_rate_at(e, 1e-3, 10, 0) for e in range(10)] == [1e-3] * 10

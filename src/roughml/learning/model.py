@@ -25,8 +25,6 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from roughml.core.config import TrainParams
-
 #: The 2018 prototype's classes: ζ = 0.05, 0.10, …, 1.00.
 CLASS_GRID = np.round(np.arange(1, 21) * 0.05, 2).astype(np.float32)
 ZETA_CENTER = 0.65
@@ -101,20 +99,34 @@ class LogMeanSquare(layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
-def build_trunk(image, params: TrainParams):
-    """Stem, collapse and multi-scale tower shared by both heads; returns the feature vector."""
+def build_trunk(image, *, stem_filters: int, tower_filters: int, tower_levels: int):
+    """Stem, collapse and multi-scale tower shared by both heads; returns the feature vector.
+
+    Parameters
+    ----------
+    image : keras tensor
+        Canonical images, (B, L, W, 1) in [0, 1].
+    stem_filters : int
+        Channels of the two stem convolutions that learn to see the dark domain through blur,
+        noise and islands.
+    tower_filters : int
+        Band-pass filters per scale of the 1-D tower.
+    tower_levels : int
+        Number of scales, each 2× coarser than the one before: the coarsest band filter works on
+        steps of ``2**(tower_levels − 1)`` rows.
+    """
     # 5x5 then 1x1: sees blur and noise around every pixel at a third of the cost of two 3x3 layers.
-    x = layers.Conv2D(params.stem_filters, 5, padding="same", activation="relu", name="stem_1")(image)
-    x = layers.Conv2D(params.stem_filters, 1, activation="relu", name="stem_2")(x)
+    x = layers.Conv2D(stem_filters, 5, padding="same", activation="relu", name="stem_1")(image)
+    x = layers.Conv2D(stem_filters, 1, activation="relu", name="stem_2")(x)
     x = layers.Concatenate(name="stem_and_image")([image, x])
     dark = layers.Conv2D(2, 1, activation="sigmoid", name="dark_probability")(x)
     profile = CollapseTransverse(name="collapse")(dark)
     signal = NormalisedIncrements(name="increments")(profile)
     features = [LogIncrementScale(name="increment_scale")(profile)]
-    for level in range(params.tower_levels):
-        band = layers.Conv1D(params.tower_filters, 5, padding="same", name=f"band_{level}")(signal)
+    for level in range(tower_levels):
+        band = layers.Conv1D(tower_filters, 5, padding="same", name=f"band_{level}")(signal)
         features.append(LogMeanSquare(name=f"log_variance_{level}")(band))
-        if level + 1 < params.tower_levels:
+        if level + 1 < tower_levels:
             signal = layers.AveragePooling1D(2, padding="same", name=f"coarsen_{level}")(signal)
     x = layers.Concatenate(name="scales")(features)
     # Log-variances span very different ranges per scale; standardising them keeps the head's
@@ -127,10 +139,15 @@ def build_trunk(image, params: TrainParams):
     return x
 
 
-def build_model(kind: str, params: TrainParams) -> keras.Model:
-    """Build the ``'regressor'`` (outputs [ζ, log σ]) or ``'classifier'`` (20-class softmax)."""
+def build_model(kind: str, *, stem_filters: int, tower_filters: int, tower_levels: int) -> keras.Model:
+    """Build the ``'regressor'`` (outputs [ζ, log σ]) or ``'classifier'`` (20-class softmax).
+
+    The sizes are plain numbers, not the ``train`` block of params.yaml, so that the model knows
+    nothing of the pipeline's configuration; see :func:`build_trunk` for what each one sets.
+    """
     image = keras.Input(shape=(None, None, 1), name="image", dtype="float32")
-    features = build_trunk(image, params)
+    features = build_trunk(image, stem_filters=stem_filters, tower_filters=tower_filters,
+                           tower_levels=tower_levels)
     if kind == "regressor":
         raw = layers.Dense(2, name="zeta_log_sigma", dtype="float32")(features)
         output = ZetaLogSigma(name="gaussian")(raw)
@@ -264,7 +281,8 @@ def compile_model(model: keras.Model, kind: str, learning_rate: float,
     """Attach optimizer, the kind's loss and the ζ metrics (logged as rms / accuracy).
 
     ``weight_average_momentum`` > 0 makes the optimizer keep an exponential moving average of the
-    weights (Polyak averaging), which :func:`roughml.pipeline.train.run_training` validates and keeps.
+    weights (Polyak averaging); :func:`roughml.learning.training.fit_callbacks` swaps the average
+    in for validation, so that it is what early stopping compares and keeps.
     """
     loss = gaussian_nll if kind == "regressor" else "sparse_categorical_crossentropy"
     averaging = {"use_ema": True, "ema_momentum": weight_average_momentum} if weight_average_momentum > 0 else {}

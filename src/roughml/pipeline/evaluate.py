@@ -8,8 +8,6 @@ does, so these numbers are end-to-end.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -18,8 +16,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from roughml.core.errors import RoughmlError
 from roughml.core.config import EvaluateParams, evaluate_params
+from roughml.core.errors import RoughmlError
+from roughml.core.formats import csv_text, figure_png, json_ready, pyplot
 from roughml.core.storage import atomic_write_bytes, atomic_write_text
 
 
@@ -117,17 +116,6 @@ def family_metrics(p: FamilyPredictions, ep: EvaluateParams) -> dict[str, Any]:
     return metrics
 
 
-def _clean_json(value):
-    """NaN -> None so that the metrics file is strict JSON."""
-    if isinstance(value, dict):
-        return {k: _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def accuracy_table(metrics: Mapping[str, Any]) -> str:
     """Markdown table: model vs Whittle vs bound, per family."""
     lines = ["| family | n | model rms | Whittle rms | Cramér–Rao bound | gain vs Whittle | accuracy ±0.025 | within 1σ / 2σ |",
@@ -141,13 +129,93 @@ def accuracy_table(metrics: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plots(preds: list[FamilyPredictions], metrics: Mapping[str, Any]) -> dict[str, bytes]:
-    import matplotlib
+def run_evaluation(all_params: Mapping[str, Any], model_dir: str | Path = "models",
+                   data_dir: str | Path = "data/generated", out_dir: str | Path = "reports",
+                   *, tracking_uri: str | None = None) -> dict[str, Any]:
+    """Evaluate ``model_dir/model.keras`` on the test split; write reports and log them to the run.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Returns the metrics as written to ``out_dir/metrics.json`` (strict JSON: NaN is None).
+    """
+    ep = evaluate_params(all_params)
+    model_dir, data_dir, out_dir = Path(model_dir), Path(data_dir), Path(out_dir)
+    run_info = _read_run_info(model_dir / "run.json")
 
-    out: dict[str, bytes] = {}
+    from roughml.data.datasets import load_split
+    from roughml.learning import model as model_lib
+    from roughml.serving import tracking
+
+    tracking.configure(tracking_uri)
+    model = model_lib.load(model_dir / "model.keras")
+    test = load_split(data_dir / "test.npz")
+    families = list(dict.fromkeys(str(f) for f in test["family"]))
+    preds = [predict_family(model, test, np.flatnonzero(test["family"] == fam), fam) for fam in families]
+    metrics = json_ready(evaluation_metrics(preds, ep))
+    _write_reports(metrics, preds, out_dir)
+    _log_to_run(run_info["run_id"], metrics, out_dir)
+    return metrics
+
+
+def _read_run_info(run_file: Path) -> dict[str, Any]:
+    """The train stage's ``run.json`` (which MLflow run the model came from)."""
+    try:
+        return json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise RoughmlError(f"{run_file}: missing or unreadable; run the train stage first") from None
+
+
+def evaluation_metrics(preds: list[FamilyPredictions], ep: EvaluateParams) -> dict[str, Any]:
+    """Per-family metrics and the headline numbers over all test families (ζ in ``ep.report_range``)."""
+    metrics: dict[str, Any] = {"families": {p.family: family_metrics(p, ep) for p in preds}}
+    lo, hi = ep.report_range
+    all_err = np.concatenate([p.predicted - p.zeta for p in preds])
+    all_zeta = np.concatenate([p.zeta for p in preds])
+    inside = (all_zeta >= lo) & (all_zeta <= hi)
+    all_cerr = np.concatenate([p.classical - p.zeta for p in preds])
+    metrics["test_rms"] = _rms(all_err[inside])
+    metrics["test_classical_rms"] = _rms(all_cerr[inside])
+    metrics["test_accuracy"] = float(np.mean(np.abs(all_err[inside]) < ep.accuracy_tolerance))
+    metrics["report_range"] = list(ep.report_range)
+    return metrics
+
+
+def _write_reports(metrics: Mapping[str, Any], preds: list[FamilyPredictions], out_dir: Path) -> None:
+    """metrics.json, accuracy.md, and under ``plots/`` the predictions and per-bin errors (CSV, PNG)."""
+    plots_dir = out_dir / "plots"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(out_dir / "accuracy.md", accuracy_table(metrics))
+    atomic_write_text(plots_dir / "predictions.csv", csv_text([
+        {"family": p.family, "zeta": round(float(z), 5), "predicted": round(float(m), 5),
+         "predicted_std": round(float(s), 5), "classical": round(float(c), 5), "length": int(n)}
+        for p in preds for z, m, s, c, n in zip(p.zeta, p.predicted, p.predicted_std, p.classical, p.length)]))
+    atomic_write_text(plots_dir / "rms_per_bin.csv", csv_text([
+        {"family": fam, "zeta": round((b["zeta_low"] + b["zeta_high"]) / 2, 3), "model": b["rms"],
+         "whittle": b["classical_rms"], "bound": b["crb"]}
+        for fam, m in metrics["families"].items() for b in m["per_bin"]]))
+    atomic_write_bytes(plots_dir / "predicted_vs_true.png", _predicted_vs_true_png(preds))
+    atomic_write_bytes(plots_dir / "rms_per_bin.png", _rms_per_bin_png(preds, metrics))
+
+
+def _log_to_run(run_id: str, metrics: Mapping[str, Any], out_dir: Path) -> None:
+    """Add the finite headline and per-family numbers and the reports to the training run."""
+    import mlflow
+
+    flat = {"test_rms": metrics["test_rms"], "test_classical_rms": metrics["test_classical_rms"],
+            "test_accuracy": metrics["test_accuracy"]}
+    for fam, m in metrics["families"].items():
+        for key, value in m.items():
+            if key != "per_bin" and isinstance(value, (int, float)) and value is not None:
+                flat[f"test.{fam}.{key}"] = float(value)
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({k: v for k, v in flat.items() if v is not None and math.isfinite(v)})
+        mlflow.log_artifact(str(out_dir / "metrics.json"), artifact_path="evaluation")
+        mlflow.log_artifact(str(out_dir / "accuracy.md"), artifact_path="evaluation")
+        mlflow.log_artifacts(str(out_dir / "plots"), artifact_path="evaluation/plots")
+
+
+def _predicted_vs_true_png(preds: list[FamilyPredictions]) -> bytes:
+    """One panel per family: model and Whittle estimates against the true ζ."""
+    plt = pyplot()
     n = len(preds)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False)
     for ax, p in zip(axes[0], preds):
@@ -161,11 +229,13 @@ def _plots(preds: list[FamilyPredictions], metrics: Mapping[str, Any]) -> dict[s
     axes[0][0].set_ylabel("estimated ζ")
     axes[0][0].legend(fontsize=7, markerscale=4)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    out["predicted_vs_true.png"] = buffer.getvalue()
+    return figure_png(fig, dpi=90)
 
+
+def _rms_per_bin_png(preds: list[FamilyPredictions], metrics: Mapping[str, Any]) -> bytes:
+    """One panel per family: rms error per ζ bin of the model, Whittle and the Cramér–Rao bound."""
+    plt = pyplot()
+    n = len(preds)
     fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False, sharey=True)
     for ax, p in zip(axes[0], preds):
         bins = metrics["families"][p.family]["per_bin"]
@@ -179,82 +249,4 @@ def _plots(preds: list[FamilyPredictions], metrics: Mapping[str, Any]) -> dict[s
     axes[0][0].set_ylabel("rms error of ζ")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    out["rms_per_bin.png"] = buffer.getvalue()
-    return out
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def run_evaluation(all_params: Mapping[str, Any], model_dir: str | Path = "models",
-                   data_dir: str | Path = "data/generated", out_dir: str | Path = "reports",
-                   *, tracking_uri: str | None = None) -> dict[str, Any]:
-    """Evaluate ``model_dir/model.keras`` on the test split; write reports and log them to the run."""
-    ep = evaluate_params(all_params)
-    model_dir, data_dir, out_dir = Path(model_dir), Path(data_dir), Path(out_dir)
-    run_file = model_dir / "run.json"
-    try:
-        run_info = json.loads(run_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise RoughmlError(f"{run_file}: missing or unreadable; run the train stage first") from None
-
-    import mlflow
-
-    from roughml.learning import model as model_lib
-    from roughml.serving import tracking
-    from roughml.data.datasets import load_split
-
-    tracking.configure(tracking_uri)
-    model = model_lib.load(model_dir / "model.keras")
-    test = load_split(data_dir / "test.npz")
-    families = list(dict.fromkeys(str(f) for f in test["family"]))
-    preds = [predict_family(model, test, np.flatnonzero(test["family"] == fam), fam) for fam in families]
-
-    metrics: dict[str, Any] = {"families": {p.family: family_metrics(p, ep) for p in preds}}
-    lo, hi = ep.report_range
-    all_err = np.concatenate([p.predicted - p.zeta for p in preds])
-    all_zeta = np.concatenate([p.zeta for p in preds])
-    inside = (all_zeta >= lo) & (all_zeta <= hi)
-    all_cerr = np.concatenate([p.classical - p.zeta for p in preds])
-    metrics["test_rms"] = _rms(all_err[inside])
-    metrics["test_classical_rms"] = _rms(all_cerr[inside])
-    metrics["test_accuracy"] = float(np.mean(np.abs(all_err[inside]) < ep.accuracy_tolerance))
-    metrics["report_range"] = list(ep.report_range)
-    metrics = _clean_json(metrics)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plots_dir = out_dir / "plots"
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    table = accuracy_table(metrics)
-    atomic_write_text(out_dir / "accuracy.md", table)
-    atomic_write_text(plots_dir / "predictions.csv", _csv([
-        {"family": p.family, "zeta": round(float(z), 5), "predicted": round(float(m), 5),
-         "predicted_std": round(float(s), 5), "classical": round(float(c), 5), "length": int(n)}
-        for p in preds for z, m, s, c, n in zip(p.zeta, p.predicted, p.predicted_std, p.classical, p.length)]))
-    atomic_write_text(plots_dir / "rms_per_bin.csv", _csv([
-        {"family": fam, "zeta": round((b["zeta_low"] + b["zeta_high"]) / 2, 3), "model": b["rms"],
-         "whittle": b["classical_rms"], "bound": b["crb"]}
-        for fam, m in metrics["families"].items() for b in m["per_bin"]]))
-    for name, png in _plots(preds, metrics).items():
-        atomic_write_bytes(plots_dir / name, png)
-
-    flat = {"test_rms": metrics["test_rms"], "test_classical_rms": metrics["test_classical_rms"],
-            "test_accuracy": metrics["test_accuracy"]}
-    for fam, m in metrics["families"].items():
-        for key, value in m.items():
-            if key != "per_bin" and isinstance(value, (int, float)) and value is not None:
-                flat[f"test.{fam}.{key}"] = float(value)
-    with mlflow.start_run(run_id=run_info["run_id"]):
-        mlflow.log_metrics({k: v for k, v in flat.items() if v is not None and math.isfinite(v)})
-        mlflow.log_artifact(str(out_dir / "metrics.json"), artifact_path="evaluation")
-        mlflow.log_artifact(str(out_dir / "accuracy.md"), artifact_path="evaluation")
-        mlflow.log_artifacts(str(plots_dir), artifact_path="evaluation/plots")
-    return metrics
+    return figure_png(fig, dpi=90)

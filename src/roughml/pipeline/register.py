@@ -7,12 +7,16 @@ decision, with both numbers, must be visible on the run, the model version and i
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from roughml.core.errors import RoughmlError
 from roughml.core.config import RegisterParams
+from roughml.core.errors import RoughmlError
 from roughml.core.storage import atomic_write_text
+
+if TYPE_CHECKING:
+    from roughml.serving.registry import Decision
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -23,8 +27,12 @@ def _read_json(path: Path, what: str) -> dict:
 
 
 def run_registration(rp: RegisterParams, model_dir: str | Path = "models", reports_dir: str | Path = "reports",
-                     *, tracking_uri: str | None = None):
-    """Register the model logged by the train run; write ``reports/registration.json``."""
+                     *, tracking_uri: str | None = None) -> Decision:
+    """Register the model logged by the train run; write ``reports/registration.json``.
+
+    The decision record (version, promoted, both rms values, reason) goes next to the metrics so
+    that DVC tracks it with them.
+    """
     from roughml.serving import tracking
     from roughml.serving.registry import register_and_promote
 
@@ -36,7 +44,6 @@ def run_registration(rp: RegisterParams, model_dir: str | Path = "models", repor
         raise RoughmlError(f"{reports_dir / 'metrics.json'}: no test_rms; run the evaluate stage first")
     tracking.configure(tracking_uri)
     decision = register_and_promote(run["run_id"], rp.model_name, f"runs:/{run['run_id']}/model", float(test_rms))
-    record = asdict(decision) if is_dataclass(decision) else dict(decision)
-    record["model_name"] = rp.model_name
+    record = {**asdict(decision), "model_name": rp.model_name}
     atomic_write_text(reports_dir / "registration.json", json.dumps(record, indent=2) + "\n")
     return decision
