@@ -233,6 +233,17 @@ def test_estimate_output_inside_the_input_folder_is_not_an_input(good_folder, tm
         assert {Path(r["path"]).name for r in rows} == set(GOOD)
 
 
+def test_estimate_accepts_a_single_image_file(good_folder, workdir):
+    """Like ``roughml predict``, ``roughml estimate`` takes one image file as well as a folder."""
+    image = good_folder / "wall ζ 0.8 – ü.png"
+    proc = run_cli(["estimate", str(image), "-o", "one.csv"], workdir, sqlite_uri(workdir))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [row] = read_csv_rows(workdir / "one.csv")
+    assert row["path"] == str(image) and row["status"] == "ok" and row["message"] == ""
+    assert row["orientation"].startswith("horizontal") and math.isfinite(float(row["zeta"]))
+    assert temp_leftovers(workdir) == []
+
+
 def test_estimate_missing_folder_is_one_line(workdir):
     missing = workdir / "no such folder" / ("deep_" * 20)  # long: must not be wrapped over lines
     proc = run_cli(["estimate", str(missing), "--output", "out.csv"], workdir, sqlite_uri(workdir))
@@ -262,12 +273,11 @@ def registry_store(tmp_path_factory) -> str:
 
     from roughml.serving import tracking
     from roughml.learning.model import build_model
-    from roughml.core.config import TrainParams
 
     root = tmp_path_factory.mktemp("registry")
     uri = sqlite_uri(root)
     keras_file = root / "model.keras"
-    build_model("regressor", TrainParams(stem_filters=2, tower_filters=4, tower_levels=3)).save(keras_file)
+    build_model("regressor", stem_filters=2, tower_filters=4, tower_levels=3).save(keras_file)
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # a SQL store puts artifacts under ./mlruns

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Iterator, NoReturn, Optional
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # TensorFlow's C++ start-up chatter
-os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import typer
 from rich.console import Console
@@ -153,7 +149,7 @@ def register(params: Path = PARAMS_OPTION,
 
         decision = run_registration(register_params(_params(params)), model_dir, reports_dir,
                                     tracking_uri=tracking_uri)
-        out.print(decision.reason if hasattr(decision, "reason") else decision)
+        out.print(decision.reason)
 
 
 def _check_output(output: Path) -> None:
@@ -163,6 +159,7 @@ def _check_output(output: Path) -> None:
 
 
 def _write_and_summarise(rows, output: Path) -> None:
+    """Write the rows atomically, print the summary, exit 1 when some rows are errors."""
     from roughml.serving.rows import exit_code, summary_table, write_rows
 
     try:
@@ -177,16 +174,17 @@ def _write_and_summarise(rows, output: Path) -> None:
 
 
 @app.command()
-def estimate(folder: Path = typer.Argument(..., help="Folder of images."),
+def estimate(folder: Path = typer.Argument(..., help="Folder of images (or one image file)."),
              output: Path = typer.Option(Path("results.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
              recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
              all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs.")) -> None:
     """Classical estimate of ζ (Whittle fit of the extracted profile) for every image in FOLDER."""
     with reported_errors():
-        from roughml.serving.rows import estimate_folder, find_inputs
+        from roughml.serving.estimate import estimate_folder
+        from roughml.serving.inputs import list_inputs
 
         _check_output(output)
-        n = len(find_inputs(folder, recursive, exclude=[output]))
+        n = len(list_inputs(folder, recursive, exclude=[output]))  # a missing folder fails at once
         with _progress(n, "estimating") as advance:
             rows = estimate_folder(folder, recursive=recursive, all_pages=all_pages, progress=advance,
                                    exclude=[output])
@@ -194,6 +192,8 @@ def estimate(folder: Path = typer.Argument(..., help="Folder of images."),
 
 
 class Stage(str, Enum):
+    """Registry stages accepted by ``--model-stage``."""
+
     Production = "Production"
     Staging = "Staging"
     Archived = "Archived"
@@ -218,21 +218,16 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
         if len(chosen) > 1:
             fail("give only one of --model-stage, --model-alias, --model-version, --model-uri")
         from roughml.serving import tracking
-        from roughml.serving.predict import list_inputs, predict_folder
+        from roughml.serving.inputs import list_inputs
+        from roughml.serving.predict import predict_folder
         from roughml.serving.registry import resolve_model_uri
 
         _check_output(output)
         n = len(list_inputs(folder, recursive, exclude=[output]))  # a missing folder fails before MLflow starts
         tracking.configure(tracking_uri)
-        name = model_name or _default_model_name()
-        if model_uri is not None:
-            uri = resolve_model_uri(name, uri=model_uri)
-        elif model_version is not None:
-            uri = resolve_model_uri(name, version=model_version)
-        elif model_alias is not None:
-            uri = resolve_model_uri(name, alias=model_alias)
-        else:
-            uri = resolve_model_uri(name, stage=model_stage.value if model_stage else "Production")
+        uri = resolve_model_uri(model_name or _default_model_name(),  # no choice: stage Production
+                                stage=model_stage.value if model_stage else None, alias=model_alias,
+                                version=model_version, uri=model_uri)
         with _progress(n, "predicting") as advance:
             rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance,
                                   classical=classical, exclude=[output])
@@ -240,6 +235,7 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
 
 
 def _default_model_name() -> str:
+    """``register.model_name`` of ./params.yaml when there is a valid one, else 'roughml'."""
     from roughml.core.config import ParamsError, load_params, register_params
 
     try:

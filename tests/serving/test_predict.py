@@ -23,10 +23,16 @@ from roughml.core.errors import RoughmlError
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parents[1]
 
+from roughml.serving import batching
+from roughml.serving import inputs
+from roughml.serving import preparation
 from roughml.serving import pyfunc as pyfunc_model
 from roughml.serving import registry
+from roughml.serving import rows
+from roughml.serving import stream as rstream
 from roughml.serving import tracking
-from roughml.serving.predict import list_inputs, predict_folder
+from roughml.serving.inputs import list_inputs
+from roughml.serving.predict import predict_folder
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -50,10 +56,9 @@ def png_bytes(array: np.ndarray) -> bytes:
 def keras_file(tmp_path_factory) -> Path:
     """A tiny untrained roughml regressor saved as .keras (the real architecture, small sizes)."""
     from roughml.learning.model import build_model
-    from roughml.core.config import TrainParams
 
     path = tmp_path_factory.mktemp("keras") / "model.keras"
-    build_model("regressor", TrainParams(stem_filters=2, tower_filters=4, tower_levels=3)).save(path)
+    build_model("regressor", stem_filters=2, tower_filters=4, tower_levels=3).save(path)
     return path
 
 
@@ -81,7 +86,7 @@ def _log_and_register(keras_file: Path, rms: float, name: str = "roughml") -> re
 
 
 def _check_frame(df: pd.DataFrame, n_ok: int, n_error: int) -> None:
-    assert list(df.columns) == list(pyfunc_model.COLUMNS)
+    assert list(df.columns) == list(rows.COLUMNS)
     assert (df["status"] == "ok").sum() == n_ok
     assert (df["status"] == "error").sum() == n_error
     ok = df[df["status"] == "ok"]
@@ -118,7 +123,7 @@ def test_bad_input_frame_is_refused(keras_file):
     with pytest.raises(RoughmlError, match="column 'path'"):
         model.predict(None, pd.DataFrame({"file": ["x.png"]}))
     with pytest.raises(RoughmlError, match="base64"):
-        pyfunc_model.as_bytes("not base64 !!!")
+        inputs.as_bytes("not base64 !!!")
 
 
 # --- registry + pyfunc through a sqlite store ------------------------------------------------------
@@ -149,7 +154,9 @@ import json
 import mlflow, pandas as pd
 m = mlflow.pyfunc.load_model("models:/roughml/Production")
 df = m.predict(pd.DataFrame({{"path": [{str(image_folder / 'wall_0.png')!r}, {str(image_folder / 'corrupt.png')!r}]}}))
-print(json.dumps(df[["status", "zeta"]].to_dict("list")))
+import os, roughml
+shipped = sorted(os.listdir(os.path.dirname(roughml.__file__)))
+print(json.dumps({{**df[["status", "zeta"]].to_dict("list"), "roughml": roughml.__file__, "shipped": shipped}}))
 """
     env = {**os.environ, "MLFLOW_TRACKING_URI": sqlite_tracking}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
@@ -158,6 +165,16 @@ print(json.dumps(df[["status", "zeta"]].to_dict("list")))
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["status"] == ["ok", "error"]
     assert math.isfinite(result["zeta"][0])
+    # served by the copy logged with the model, which holds only what serving needs
+    assert not Path(result["roughml"]).resolve().is_relative_to(REPO / "src")
+    assert [name for name in result["shipped"] if name != "__pycache__"] == sorted(pyfunc_model.SHIPPED_PARTS)
+
+
+def test_package_copy_ships_only_the_serving_layers(tmp_path):
+    copy = pyfunc_model._package_copy(tmp_path)
+    assert sorted(p.name for p in copy.iterdir()) == sorted(pyfunc_model.SHIPPED_PARTS)
+    assert (copy / "serving" / "pyfunc.py").is_file() and (copy / "learning" / "model.py").is_file()
+    assert not list(copy.rglob("__pycache__")) and not list(copy.rglob("*.pyc"))
 
 
 # --- predict_folder --------------------------------------------------------------------------------
@@ -166,14 +183,14 @@ def test_predict_folder_mixed_good_and_bad_files(sqlite_tracking, keras_file, im
     _log_and_register(keras_file, 0.2)
     uri = registry.resolve_model_uri("roughml", stage="Production")
     seen = []
-    rows = predict_folder(image_folder, uri, progress=seen.append, batch_size=2)
-    names = [Path(r.path).name for r in rows]
+    result = predict_folder(image_folder, uri, progress=seen.append, batch_size=2)
+    names = [Path(r.path).name for r in result]
     assert names == [p.name for p in list_inputs(image_folder)]
-    status = {Path(r.path).name: r.status for r in rows}
+    status = {Path(r.path).name: r.status for r in result}
     assert status == {"corrupt.png": "error", "uniform.png": "error", "notes.txt": "error",
                       "wall_0.png": "ok", "wall_1.png": "ok", "wall_2.png": "ok"}
-    assert sum(seen) == len(rows) and max(seen) <= 2
-    for row in rows:
+    assert sum(seen) == len(result) and max(seen) <= 2
+    for row in result:
         if row.status == "ok":
             assert row.zeta is not None and math.isfinite(row.zeta) and row.zeta_std > 0
             assert (row.height, row.width) in ((64, 64), (96, 64))
@@ -202,8 +219,8 @@ def test_pyfunc_through_mlflow_server(server_tracking, keras_file, image_folder)
     loaded = mlflow.pyfunc.load_model(uri)
     df = loaded.predict(pd.DataFrame({"image": [png_bytes(wall_image(64, 64, 5)), b"garbage"]}))
     _check_frame(df, n_ok=1, n_error=1)
-    rows = predict_folder(image_folder, uri)
-    assert sorted(r.status for r in rows) == ["error", "error", "error", "ok", "ok", "ok"]
+    result = predict_folder(image_folder, uri)
+    assert sorted(r.status for r in result) == ["error", "error", "error", "ok", "ok", "ok"]
 
 
 # --- per-image work, worker processes, batching ------------------------------------------------------
@@ -248,38 +265,38 @@ def test_prepare_item_shares_the_geometry_with_the_classical_estimate():
     from roughml.imaging.classical import estimate_image
 
     gray = render.orient(wall_image(96, 64, 3), "horizontal", "top")
-    record, image = rpredict.prepare_item("a", gray, None, classical=True)
+    record, image = preparation.prepare_item("a", gray, None, classical=True)
     assert record["status"] == "ok" and record["orientation"] == "horizontal/top"
     assert (record["height"], record["width"]) == gray.shape
     assert record["zeta_classical"] == pytest.approx(estimate_image(gray).zeta)
     assert image.dtype == np.float32 and image.shape[0] == 96  # canonical: wall along the rows
-    record, image = rpredict.prepare_item("b", gray, None, classical=False)
+    record, image = preparation.prepare_item("b", gray, None, classical=False)
     assert math.isnan(record["zeta_classical"]) and image is not None
-    record, image = rpredict.prepare_item("c", np.full((64, 64), 7, np.uint8), None, classical=True)
+    record, image = preparation.prepare_item("c", np.full((64, 64), 7, np.uint8), None, classical=True)
     assert image is None and record["status"] == "error" and "uniform" in record["message"]
     assert (record["height"], record["width"]) == (64, 64)
-    record, image = rpredict.prepare_item("d", None, "x: not an image", classical=True)
+    record, image = preparation.prepare_item("d", None, "x: not an image", classical=True)
     assert image is None and record["message"] == "x: not an image" and record["width"] is None
 
 
 def test_prepared_stream_with_workers_matches_in_process(many_files):
-    serial = list(rpredict.PreparedStream(many_files, classical=True, workers=0).__enter__())
+    serial = list(rstream.PreparedStream(many_files, classical=True, workers=0).__enter__())
     assert len(serial) == len(many_files)
     assert sum(rec["status"] == "ok" for rec, _ in serial) == 17
     assert all(math.isfinite(rec["zeta_classical"]) for rec, _ in serial if rec["status"] == "ok")
-    with rpredict.PreparedStream(many_files, classical=True, workers=2) as stream:
+    with rstream.PreparedStream(many_files, classical=True, workers=2) as stream:
         assert stream._pool is not None
         parallel = list(stream)
     _same_prepared(parallel, serial)
     # A byte budget smaller than one image still moves every file through, in order.
-    with rpredict.PreparedStream(many_files, classical=True, workers=2, buffer_bytes=1) as stream:
+    with rstream.PreparedStream(many_files, classical=True, workers=2, buffer_bytes=1) as stream:
         tight = list(stream)
     _same_prepared(tight, serial)
 
 
 def test_prepared_stream_finishes_in_process_when_the_pool_goes_away(many_files):
-    serial = list(rpredict.PreparedStream(many_files, classical=False, workers=0).__enter__())
-    with rpredict.PreparedStream(many_files, classical=False, workers=2) as stream:
+    serial = list(rstream.PreparedStream(many_files, classical=False, workers=0).__enter__())
+    with rstream.PreparedStream(many_files, classical=False, workers=2) as stream:
         stream._pool.shutdown(wait=True, cancel_futures=True)  # as if the workers had died
         rescued = list(stream)
     _same_prepared(rescued, serial)
@@ -290,7 +307,7 @@ def test_predict_paths_with_workers_and_pixel_capped_batches(keras_file, many_fi
     model.load_keras(keras_file)
     seen = []
     serial = list(rpredict.predict_paths(many_files, model, workers=0, batch_size=64))
-    monkeypatch.setattr(pyfunc_model, "MAX_BATCH_PIXELS", 2 * 96 * 64)  # at most 2 images per pass
+    monkeypatch.setattr(batching, "MAX_BATCH_PIXELS", 2 * 96 * 64)  # at most 2 images per pass
     parallel = list(rpredict.predict_paths(many_files, model, workers=2, batch_size=5, progress=seen.append))
     assert [r.path for r in parallel] == [str(p) for p in many_files]
     assert seen == [5, 5, 5, 5] and sum(seen) == len(many_files)

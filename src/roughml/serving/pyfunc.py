@@ -2,19 +2,17 @@
 
 Why a pyfunc around the Keras model: a ``.keras`` file alone expects canonical arrays (wall top to
 bottom, dark domain left, values in [0, 1]); users and ``mlflow models serve`` have image *files*.
-The pyfunc carries the whole chain (decode, canonicalise with ``roughml.imaging.canonical.prepare``,
-classical Whittle estimate for comparison, batched inference) so that every consumer — the
-``roughml predict`` CLI, a REST endpoint, a Spark UDF — gets the same numbers; the per-image part
-is :func:`roughml.serving.predict.prepare_item`, which ``roughml predict`` runs in worker processes. Bad images become
-rows with ``status='error'`` and a reason instead of failing the whole batch. The roughml package
-is logged with the model (``code_paths``) so the model loads in any environment with the pinned
+The pyfunc carries the whole chain (decode with :mod:`roughml.serving.inputs`, the per-image work
+of :mod:`roughml.serving.preparation` — canonicalisation and the classical Whittle estimate for
+comparison — and batched inference) so that every consumer — the ``roughml predict`` CLI, a REST
+endpoint, a Spark UDF — gets the same numbers. Bad images become rows with ``status='error'`` and
+a reason instead of failing the whole batch. The layers of the roughml package that serving needs
+are logged with the model (``code_paths``) so the model loads in any environment with the pinned
 requirements, even where roughml is not installed.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import importlib
 import importlib.metadata
 import os
@@ -30,102 +28,27 @@ import numpy as np
 import pandas as pd
 
 from roughml.core.errors import RoughmlError
+from roughml.serving import batching
+from roughml.serving.inputs import Item, bytes_item, read_items
+from roughml.serving.preparation import Prepared, prepare_item
+from roughml.serving.rows import COLUMNS
 
 #: Name of the Keras file among the pyfunc's artifacts.
 KERAS_ARTIFACT = "keras_model"
-#: Output columns, in order (same as ``roughml.serving.rows.COLUMNS``).
-COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status", "message")
-#: Images of one shape are fed to the network in chunks of this many.
-DEFAULT_BATCH_SIZE = 64
-#: ... and of at most this many pixels, so that the activations of one forward pass stay within
-#: a few hundred MB (the stem holds ~20 floats per pixel) whatever the image size.
-MAX_BATCH_PIXELS = 1 << 22
+#: Parts of the roughml package logged with the model: what loading and predicting import (the
+#: serving layer and the layers below it). The pipeline, the data sets and the CLI stay out, so
+#: that editing them does not change the logged model.
+SHIPPED_PARTS = ("__init__.py", "core", "physics", "imaging", "learning", "serving")
 
 _REQUIREMENTS = ("mlflow", "keras", "numpy", "pandas", "scipy", "scikit-image", "pillow", "tifffile", "pyyaml")
-
-# An item to predict: (label, decoded 2-D array or None, error message or None).
-Item = tuple[str, "np.ndarray | None", "str | None"]
-
-
-# --- decoding ----------------------------------------------------------------------------------
-
-def _suffix_for(data: bytes) -> str:
-    """File suffix matching the magic bytes, so the reader picks the right decoder."""
-    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return ".tif"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return ".png"
-    if data[:3] == b"\xff\xd8\xff":
-        return ".jpg"
-    if data[:2] == b"BM":
-        return ".bmp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return ".gif"
-    return ".img"
-
-
-def as_bytes(value: Any) -> bytes:
-    """Bytes of an encoded image given as bytes, bytearray, memoryview or a base64 string.
-
-    Base64 is what ``mlflow models serve`` JSON carries for binary columns.
-    """
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("data:") and "," in text:  # data URI: data:image/png;base64,....
-            text = text.split(",", 1)[1]
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise RoughmlError("image column holds a string that is not valid base64") from None
-    raise RoughmlError(f"image column holds {type(value).__name__}, expected bytes or a base64 string")
-
-
-def read_image_bytes(data: bytes, all_pages: bool = False) -> list[np.ndarray]:
-    """Decode an encoded image held in memory with the same reader as files (``roughml.imaging.reader``).
-
-    A temporary file keeps one decoding path for files and bytes (same grey conversion, same
-    down-sampling of huge images).
-    """
-    from roughml.imaging.reader import read_pages
-
-    fd, name = tempfile.mkstemp(prefix="roughml-", suffix=_suffix_for(data))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return read_pages(name, all_pages=all_pages)
-    finally:
-        os.unlink(name)
 
 
 def _items_from_frame(frame: pd.DataFrame) -> list[Item]:
     """Decode a DataFrame with a ``path`` or ``image`` column; failures become error items."""
-    from roughml.imaging.reader import read_pages
-
-    items: list[Item] = []
     if "path" in frame.columns and frame["path"].notna().any():
-        for value in frame["path"].tolist():
-            label = "" if value is None else str(value)
-            try:
-                pages = read_pages(label)
-                items.append((label, pages[0], None))
-            except RoughmlError as exc:
-                items.append((label, None, str(exc)))
-            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
-                items.append((label, None, f"cannot read image: {exc}"))
-        return items
+        return [read_items("" if value is None else str(value))[0] for value in frame["path"].tolist()]
     if "image" in frame.columns:
-        for index, value in enumerate(frame["image"].tolist()):
-            label = f"image[{index}]"
-            try:
-                pages = read_image_bytes(as_bytes(value))
-                items.append((label, pages[0], None))
-            except RoughmlError as exc:
-                items.append((label, None, str(exc)))
-            except Exception as exc:  # noqa: BLE001
-                items.append((label, None, f"cannot read image: {exc}"))
-        return items
+        return [bytes_item(f"image[{index}]", value) for index, value in enumerate(frame["image"].tolist())]
     raise RoughmlError("model input needs a column 'path' (image file paths) or 'image' "
                        f"(encoded image bytes or base64); got columns {list(frame.columns)}")
 
@@ -141,7 +64,7 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
     malformed input frame.
     """
 
-    def __init__(self, batch_size: int = DEFAULT_BATCH_SIZE, classical: bool = True) -> None:
+    def __init__(self, batch_size: int = batching.DEFAULT_BATCH_SIZE, classical: bool = True) -> None:
         self.batch_size = int(batch_size)
         self.classical = bool(classical)
         self._model = None
@@ -192,44 +115,42 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict_items(self, items: Iterable[Item]) -> list[dict[str, Any]]:
         """One record per item, in input order; images of one shape share forward passes."""
-        from roughml.serving.predict import prepare_item
-
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
         return self.infer_prepared([prepare_item(label, gray, error, self.classical)
                                     for label, gray, error in items])
 
-    def infer_prepared(self, prepared: Sequence[tuple[dict[str, Any], np.ndarray | None]]) -> list[dict[str, Any]]:
-        """Fill ``zeta`` and ``zeta_std`` of records prepared by :func:`roughml.serving.predict.prepare_item`.
+    def infer_prepared(self, prepared: Sequence[Prepared]) -> list[dict[str, Any]]:
+        """Fill ``zeta`` and ``zeta_std`` of records made by :func:`roughml.serving.preparation.prepare_item`.
 
         Images of one shape are stacked into forward passes of at most ``batch_size`` images and
-        :data:`MAX_BATCH_PIXELS` pixels; records keep their order. A failing forward pass turns
-        only its own images into error rows.
+        ``roughml.serving.batching.MAX_BATCH_PIXELS`` pixels (:func:`roughml.serving.batching.forward_passes`);
+        records keep their order. A failing forward pass turns only its own images into error
+        rows, so that one shape too large for memory does not cost the other results.
         """
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
         records = [record for record, _ in prepared]
-        groups: dict[tuple[int, int], list[int]] = {}
-        for index, (_, image) in enumerate(prepared):
-            if image is not None:
-                groups.setdefault(image.shape, []).append(index)
-        for shape, members in groups.items():
-            per_pass = max(1, min(self.batch_size, MAX_BATCH_PIXELS // max(1, shape[0] * shape[1])))
-            for start in range(0, len(members), per_pass):
-                chunk = members[start:start + per_pass]
-                batch = np.stack([prepared[i][1] for i in chunk]).astype(np.float32, copy=False)[..., None]
-                try:
-                    zeta, zeta_std = self._infer(batch)
-                except Exception as exc:  # noqa: BLE001 - e.g. out of memory on one huge shape
-                    for index in chunk:
-                        records[index].update(status="error", message=f"inference failed: {exc}")
-                    continue
-                for index, z, sd in zip(chunk, zeta, zeta_std):
-                    records[index]["zeta"] = float(z)
-                    records[index]["zeta_std"] = float(sd)
+        shapes = [None if image is None else image.shape for _, image in prepared]
+        for members in batching.forward_passes(shapes, self.batch_size):
+            batch = np.stack([prepared[i][1] for i in members]).astype(np.float32, copy=False)[..., None]
+            try:
+                zeta, zeta_std = self._infer(batch)
+            except Exception as exc:  # noqa: BLE001 - e.g. out of memory on one huge shape
+                for index in members:
+                    records[index].update(status="error", message=f"inference failed: {exc}")
+                continue
+            for index, z, sd in zip(members, zeta, zeta_std):
+                records[index]["zeta"] = float(z)
+                records[index]["zeta_std"] = float(sd)
         return records
 
     def _infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ζ and its standard deviation of one forward pass (serving's one call of ``decode``).
+
+        ``decode`` of :mod:`roughml.learning.model` reads the regressor's and the classifier's
+        outputs alike, so the pyfunc serves either kind of model.
+        """
         from keras import ops
 
         from roughml.learning import model as rmodel
@@ -262,19 +183,14 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def import_keras() -> None:
-    """Import Keras (and TensorFlow) for inference, with oneDNN kernels and a quiet start.
+    """Import Keras (and TensorFlow) for inference with a quiet start.
 
-    Why: TensorFlow enables its oneDNN kernels by default only on some Intel CPUs; elsewhere
-    (e.g. AMD EPYC) the roughml stem convolution, with a single input channel, runs ~15x slower
-    without them, and it dominates the cost of a forward pass. ``TF_ENABLE_ONEDNN_OPTS`` is read
-    once, at import: a value set by the user wins, and nothing changes when TensorFlow is already
-    imported. oneDNN sums in a different order: results differ from the default kernels by
-    float32 rounding (~1e-6).
+    Why: TensorFlow writes start-up notices from C++ straight to stderr. The environment it reads
+    at import (oneDNN kernels on, C++ log level) is set by ``roughml/__init__.py``, which has run
+    before this module; nothing changes when TensorFlow is already imported.
     """
     if "tensorflow" in sys.modules or "keras" in sys.modules:
         return
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _native_stderr_silenced():
         import keras  # noqa: F401  (imports the backend, TensorFlow)
 
@@ -319,29 +235,43 @@ def _pip_requirements() -> list[str]:
     return reqs
 
 
+#: MLflow type of each output column (width and height are missing when an image cannot be read).
+_OUTPUT_TYPES = {"path": "string", "zeta": "double", "zeta_std": "double", "zeta_classical": "double",
+                 "orientation": "string", "width": "long", "height": "long", "status": "string",
+                 "message": "string"}
+
+
 def signature():
     """Input: optional ``path`` (string) or ``image`` (binary) column; output: the result columns."""
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import ColSpec, Schema
 
     inputs = Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)])
-    outputs = Schema([ColSpec("string", "path"), ColSpec("double", "zeta"), ColSpec("double", "zeta_std"),
-                      ColSpec("double", "zeta_classical"), ColSpec("string", "orientation"),
-                      ColSpec("long", "width", required=False), ColSpec("long", "height", required=False),
-                      ColSpec("string", "status"), ColSpec("string", "message")])
+    outputs = Schema([ColSpec(_OUTPUT_TYPES[column], column, required=column not in ("width", "height"))
+                      for column in COLUMNS])
     return ModelSignature(inputs=inputs, outputs=outputs)
 
 
 def _package_copy(workdir: Path) -> Path:
-    """A clean copy of the installed roughml package (no caches) to ship with the model."""
+    """A clean copy (no caches) of the parts of the installed roughml package in :data:`SHIPPED_PARTS`.
+
+    Only what loading and predicting import is shipped, so that the logged model does not change
+    when the pipeline, the data sets or the CLI do.
+    """
     source = Path(importlib.import_module("roughml").__file__).resolve().parent
     target = workdir / "roughml"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+    target.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for part in SHIPPED_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, ignore=ignore)
+        else:
+            shutil.copy2(source / part, target / part)
     return target
 
 
 def log_model(keras_path: str | os.PathLike, name: str = "model", input_example: Any = None, *,
-              batch_size: int = DEFAULT_BATCH_SIZE, registered_model_name: str | None = None):
+              batch_size: int = batching.DEFAULT_BATCH_SIZE, registered_model_name: str | None = None):
     """Log the ``.keras`` file as a roughml pyfunc in the active run (or a new one) and return its info.
 
     Returns

@@ -16,9 +16,10 @@ import io
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from roughml.core.errors import TrackingError
+from roughml.serving.tracking import first_line
 
 PRODUCTION_STAGE = "Production"
 PRODUCTION_ALIAS = "production"
@@ -65,11 +66,6 @@ def _is_missing(exc: Exception) -> bool:
         or "does not exist" in str(exc).lower()
 
 
-def _message(exc: Exception) -> str:
-    text = (getattr(exc, "message", None) or str(exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _to_float(value: object) -> float:
     try:
         return float(value)  # type: ignore[arg-type]
@@ -100,26 +96,18 @@ def list_versions(model_name: str) -> list:
 
     try:
         with _silenced():
-            return list(_client().search_model_versions(f"name='{_quote(model_name)}'"))
+            quoted = model_name.replace("'", "\\'")
+            return list(_client().search_model_versions(f"name='{quoted}'"))
     except MlflowException as exc:
-        raise TrackingError(f"cannot list versions of model {model_name!r}: {_message(exc)}") from None
+        raise TrackingError(f"cannot list versions of model {model_name!r}: {first_line(exc)}") from None
 
 
-def _quote(name: str) -> str:
-    return name.replace("'", "\\'")
-
-
-class _silenced:
-    """``with _silenced():`` ignores MLflow's FutureWarnings about stages."""
-
-    def __enter__(self):
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """Ignore MLflow's FutureWarnings about model stages (deprecated, yet what many tools still read)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        return self
-
-    def __exit__(self, *exc_info):
-        return self._ctx.__exit__(*exc_info)
+        yield
 
 
 def _aliases(registered) -> dict[str, str]:
@@ -138,7 +126,7 @@ def _require_model(model_name: str):
         if _is_missing(exc):
             raise TrackingError(f"no model named {model_name!r} is registered in "
                                 f"{mlflow.get_registry_uri()}") from None
-        raise TrackingError(f"cannot read model {model_name!r} from the registry: {_message(exc)}") from None
+        raise TrackingError(f"cannot read model {model_name!r} from the registry: {first_line(exc)}") from None
 
 
 def version_rms(mv) -> float:
@@ -209,6 +197,91 @@ def decide(challenger_rms: float, champion_version: str | None, champion_rms: fl
                    f"test_rms {champion_rms:.5f}: champion kept")
 
 
+def _ensure_registered_model(client, model_name: str) -> None:
+    """Create the registered model on its first registration (with a one-line description)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(model_name)
+    except MlflowException as exc:
+        if not _is_missing(exc):
+            raise
+        client.create_registered_model(
+            model_name, description="Roughness exponent ζ of interfaces from images (roughml).")
+
+
+def _register_version(run_id: str, model_name: str, artifact_path_or_model_uri: str,
+                      challenger_rms: float) -> str:
+    """Register the run's model as a new version of ``model_name``; return the version number."""
+    import mlflow
+
+    with _silenced(), contextlib.redirect_stderr(io.StringIO()):  # "Created version ..." chatter
+        mv = mlflow.register_model(_model_source(run_id, artifact_path_or_model_uri), model_name,
+                                   tags={TAG_TEST_RMS: repr(challenger_rms)})
+    return str(mv.version)
+
+
+def _redecide(existing: str | None, challenger_rms: float, champion_version: str | None,
+              champion_rms: float | None) -> tuple[bool, str]:
+    """:func:`decide`, told when the run was registered before as version ``existing``.
+
+    A version that already serves stays as it is (no new transition, no archived champion).
+    """
+    if existing is not None and existing == champion_version:
+        return True, f"run already registered as version {existing}, which is Production: unchanged"
+    promoted, reason = decide(challenger_rms, champion_version, champion_rms)
+    if existing is not None:
+        reason = f"run already registered as version {existing}; {reason}"
+    return promoted, reason
+
+
+def _promote(client, model_name: str, version: str) -> None:
+    """Move stage ``Production`` (archiving the previous champion) and alias ``production``."""
+    with _silenced():
+        client.transition_model_version_stage(model_name, version, PRODUCTION_STAGE,
+                                              archive_existing_versions=True)
+    client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, version)
+
+
+def _record(client, run_id: str, model_name: str, decision: Decision) -> None:
+    """Write the decision on the model version and on its run, so the registry explains itself."""
+    tags = {
+        TAG_TEST_RMS: repr(decision.challenger_rms),
+        TAG_DECISION: "promoted" if decision.promoted else "rejected",
+        TAG_CHAMPION_VERSION: decision.champion_version or "",
+        TAG_CHAMPION_RMS: "" if decision.champion_rms is None else repr(decision.champion_rms),
+        TAG_REASON: decision.reason,
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, decision.version, key, value)
+        client.set_tag(run_id, key, value)
+    client.set_tag(run_id, TAG_REGISTERED_VERSION, decision.version)
+    client.log_metric(run_id, "registry_promoted", 1.0 if decision.promoted else 0.0)
+    if decision.champion_rms is not None and math.isfinite(decision.champion_rms):
+        client.log_metric(run_id, "champion_test_rms", decision.champion_rms)
+
+
+def _register_and_decide(client, run_id: str, model_name: str, artifact_path_or_model_uri: str,
+                         challenger_rms: float) -> Decision:
+    """The registration steps of :func:`register_and_promote`; MLflow errors propagate."""
+    _ensure_registered_model(client, model_name)
+    existing = version_of_run(model_name, run_id)
+    champion = current_champion(model_name)  # before registering: the challenger is not one yet
+    champion_version = str(champion.version) if champion is not None else None
+    champion_rms = version_rms(champion) if champion is not None else None
+    if existing is None:
+        version = _register_version(run_id, model_name, artifact_path_or_model_uri, challenger_rms)
+    else:
+        version = existing
+    promoted, reason = _redecide(existing, challenger_rms, champion_version, champion_rms)
+    if promoted:
+        _promote(client, model_name, version)
+    decision = Decision(version=version, promoted=promoted, challenger_rms=challenger_rms,
+                        champion_version=champion_version, champion_rms=champion_rms, reason=reason)
+    _record(client, run_id, model_name, decision)
+    return decision
+
+
 def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_uri: str,
                          test_rms: float) -> Decision:
     """Register the run's model as a new version and promote it if it beats the champion.
@@ -233,59 +306,14 @@ def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_ur
     TrackingError
         When the registry cannot be written.
     """
-    import mlflow
     from mlflow.exceptions import MlflowException
 
     client = _client()
     challenger_rms = float(test_rms)
     try:
-        try:
-            client.get_registered_model(model_name)
-        except MlflowException as exc:
-            if not _is_missing(exc):
-                raise
-            client.create_registered_model(
-                model_name, description="Roughness exponent ζ of interfaces from images (roughml).")
-        existing = version_of_run(model_name, run_id)
-        champion = current_champion(model_name)
-        champion_version = str(champion.version) if champion is not None else None
-        champion_rms = version_rms(champion) if champion is not None else None
-        if existing is None:
-            with _silenced(), contextlib.redirect_stderr(io.StringIO()):  # "Created version ..." chatter
-                mv = mlflow.register_model(_model_source(run_id, artifact_path_or_model_uri), model_name,
-                                           tags={TAG_TEST_RMS: repr(challenger_rms)})
-            version = str(mv.version)
-        else:
-            version = existing
-        if existing is not None and existing == champion_version:
-            promoted, reason = True, f"run already registered as version {version}, which is Production: unchanged"
-        else:
-            promoted, reason = decide(challenger_rms, champion_version, champion_rms)
-            if existing is not None:
-                reason = f"run already registered as version {version}; {reason}"
-        if promoted:
-            with _silenced():
-                client.transition_model_version_stage(model_name, version, PRODUCTION_STAGE,
-                                                      archive_existing_versions=True)
-            client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, version)
-        tags = {
-            TAG_TEST_RMS: repr(challenger_rms),
-            TAG_DECISION: "promoted" if promoted else "rejected",
-            TAG_CHAMPION_VERSION: champion_version or "",
-            TAG_CHAMPION_RMS: "" if champion_rms is None else repr(champion_rms),
-            TAG_REASON: reason,
-        }
-        for key, value in tags.items():
-            client.set_model_version_tag(model_name, version, key, value)
-            client.set_tag(run_id, key, value)
-        client.set_tag(run_id, TAG_REGISTERED_VERSION, version)
-        client.log_metric(run_id, "registry_promoted", 1.0 if promoted else 0.0)
-        if champion_rms is not None and math.isfinite(champion_rms):
-            client.log_metric(run_id, "champion_test_rms", champion_rms)
+        return _register_and_decide(client, run_id, model_name, artifact_path_or_model_uri, challenger_rms)
     except MlflowException as exc:
-        raise TrackingError(f"cannot register model {model_name!r}: {_message(exc)}") from None
-    return Decision(version=version, promoted=promoted, challenger_rms=challenger_rms,
-                    champion_version=champion_version, champion_rms=champion_rms, reason=reason)
+        raise TrackingError(f"cannot register model {model_name!r}: {first_line(exc)}") from None
 
 
 # --- resolution ------------------------------------------------------------------------------------
@@ -320,33 +348,49 @@ def resolve_model_uri(model_name: str, *, stage: str | None = None, alias: str |
         if not str(uri).strip():
             raise TrackingError("empty model URI")
         return str(uri).strip()
+    registered = _require_model(model_name)
+    if alias is not None:
+        return _uri_of_alias(model_name, alias, registered)
+    if version is not None:
+        return _uri_of_version(model_name, version, registered)
+    return _uri_of_stage(model_name, stage if stage is not None else PRODUCTION_STAGE, registered)
+
+
+def _uri_of_alias(model_name: str, alias: str, registered) -> str:
+    """``models:/<name>/<version>`` of the version holding ``alias``; the known aliases when none."""
     from mlflow.exceptions import MlflowException
 
-    registered = _require_model(model_name)
-    client = _client()
-    if alias is not None:
-        try:
-            mv = client.get_model_version_by_alias(model_name, alias)
-        except MlflowException as exc:
-            if not _is_missing(exc) and "alias" not in str(exc).lower():
-                raise TrackingError(f"cannot resolve alias {alias!r}: {_message(exc)}") from None
-            known = _aliases(registered)
-            listing = ", ".join(f"{a} -> v{v}" for a, v in sorted(known.items())) or "none"
-            raise TrackingError(f"model {model_name!r} has no alias {alias!r} (aliases: {listing})") from None
-        return f"models:/{model_name}/{mv.version}"
-    if version is not None:
-        text = str(version).strip()
-        if not text.isdigit():
-            raise TrackingError(f"model version must be a positive integer, got {version!r}")
-        try:
-            mv = client.get_model_version(model_name, text)
-        except MlflowException as exc:
-            if not _is_missing(exc):
-                raise TrackingError(f"cannot read version {text} of {model_name!r}: {_message(exc)}") from None
-            raise TrackingError(f"model {model_name!r} has no version {text} "
-                                f"(versions: {describe_versions(list_versions(model_name), _aliases(registered))})") from None
-        return f"models:/{model_name}/{mv.version}"
-    wanted = _normalise_stage(stage if stage is not None else PRODUCTION_STAGE)
+    try:
+        mv = _client().get_model_version_by_alias(model_name, alias)
+    except MlflowException as exc:
+        if not _is_missing(exc) and "alias" not in str(exc).lower():
+            raise TrackingError(f"cannot resolve alias {alias!r}: {first_line(exc)}") from None
+        known = _aliases(registered)
+        listing = ", ".join(f"{a} -> v{v}" for a, v in sorted(known.items())) or "none"
+        raise TrackingError(f"model {model_name!r} has no alias {alias!r} (aliases: {listing})") from None
+    return f"models:/{model_name}/{mv.version}"
+
+
+def _uri_of_version(model_name: str, version: str | int, registered) -> str:
+    """``models:/<name>/<version>`` once the version is known to exist; the versions when not."""
+    from mlflow.exceptions import MlflowException
+
+    text = str(version).strip()
+    if not text.isdigit():
+        raise TrackingError(f"model version must be a positive integer, got {version!r}")
+    try:
+        mv = _client().get_model_version(model_name, text)
+    except MlflowException as exc:
+        if not _is_missing(exc):
+            raise TrackingError(f"cannot read version {text} of {model_name!r}: {first_line(exc)}") from None
+        raise TrackingError(f"model {model_name!r} has no version {text} "
+                            f"(versions: {describe_versions(list_versions(model_name), _aliases(registered))})") from None
+    return f"models:/{model_name}/{mv.version}"
+
+
+def _uri_of_stage(model_name: str, stage: str, registered) -> str:
+    """``models:/<name>/<version>`` of the newest version in ``stage``; the versions when none."""
+    wanted = _normalise_stage(stage)
     versions = list_versions(model_name)
     in_stage = [mv for mv in versions if (mv.current_stage or "None").lower() == wanted.lower()]
     if not in_stage:

@@ -68,7 +68,6 @@ def quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"mlflow(\.|$)")
     warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
@@ -139,7 +138,7 @@ def ensure_experiment(name: str) -> str:
         if experiment.lifecycle_stage == LifecycleStage.DELETED:
             client.restore_experiment(experiment.experiment_id)
     except MlflowException as exc:
-        raise TrackingError(f"MLflow experiment {name!r}: {_first_line(exc)}") from None
+        raise TrackingError(f"MLflow experiment {name!r}: {first_line(exc)}") from None
     location = experiment.artifact_location or ""
     if location.startswith("mlflow-artifacts:") and not is_http(mlflow.get_tracking_uri()):
         raise TrackingError(
@@ -148,11 +147,18 @@ def ensure_experiment(name: str) -> str:
     return experiment.experiment_id
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an MLflow error message (they often carry JSON or a traceback)."""
-    message = getattr(exc, "message", None) or str(exc)
+def first_line(exc: BaseException) -> str:
+    """The first line of an MLflow error's message, for a one-line CLI error.
+
+    Why: MLflow errors often carry a JSON body (REST errors) or a whole traceback; the user needs
+    the reason, not the dump. A JSON body's ``message`` field is used when there is one; an empty
+    message gives the exception's type name. Every serving module reports MLflow failures through
+    this one helper so that they all read alike.
+    """
+    message = str(getattr(exc, "message", None) or exc)
     try:
-        message = json.loads(message).get("message", message)
+        message = str(json.loads(message).get("message", message))
     except (ValueError, AttributeError):
-        pass
-    return str(message).strip().splitlines()[0] if str(message).strip() else type(exc).__name__
+        pass  # not JSON, or JSON without a message field: the text itself
+    text = message.strip()
+    return text.splitlines()[0] if text else type(exc).__name__
