@@ -5,4 +5,4 @@ nothing of image files, datasets or configuration files (callers pass plain numb
 reused and tested on its own. Only :mod:`roughml.core` lies below it.
 """
 
-__all__ = ["geometry", "rendering", "spectral", "synthesis", "whittle_fit"]
+__all__ = ["geometry", "portable", "rendering", "spectral", "synthesis", "whittle_fit"]

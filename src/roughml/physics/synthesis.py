@@ -6,12 +6,18 @@ profile. Sharing random phases between profiles of one ζ (as the 2018 prototype
 recognise the phase pattern instead of measuring roughness, which is what produced its fake 98%
 accuracy. Each profile is returned with mean 0 and rms width 1 so that the amplitude is a separate,
 randomly drawn nuisance parameter (:func:`sample_rms_width`) and carries no information about ζ.
+
+Every ``exp`` and ``log`` here comes from :mod:`roughml.physics.portable`: NumPy's own pick SIMD
+kernels at run time that differ in the last bit between processors (AVX-512 vs AVX2), which made
+the stored rms widths, and so the datasets' DVC hashes, depend on the machine.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from roughml.physics import portable
 
 
 def _spectral_amplitudes(zeta: np.ndarray, n_modes: int) -> np.ndarray:
@@ -20,9 +26,9 @@ def _spectral_amplitudes(zeta: np.ndarray, n_modes: int) -> np.ndarray:
     The wave number is used in units of the fundamental (q ∝ n); the constant factor is irrelevant
     because every profile is normalised to unit rms afterwards.
     """
-    log_n = np.log(np.arange(1, n_modes + 1, dtype=np.float64))
+    log_n = portable.log(np.arange(1, n_modes + 1, dtype=np.float64))
     exponent = -(0.5 + zeta.astype(np.float64))[:, None]
-    return np.exp(exponent * log_n[None, :])
+    return portable.exp(exponent * log_n[None, :])
 
 
 def _periodic_profiles(rng: np.random.Generator, zeta: np.ndarray, size: int) -> np.ndarray:
@@ -110,7 +116,8 @@ def sample_rms_width(rng: np.random.Generator, n: int, transverse: ArrayLike,
     common on a log scale, so the model cannot infer ζ from the amplitude.
     """
     low, high = width_fraction_range
-    fraction = np.exp(rng.uniform(np.log(low), np.log(high), size=n))
+    log_low, log_high = portable.log(np.array([low, high], dtype=np.float64))
+    fraction = portable.exp(rng.uniform(log_low, log_high, size=n))
     return (fraction * np.asarray(transverse, dtype=np.float64)).astype(np.float64)
 
 
