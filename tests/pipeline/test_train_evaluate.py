@@ -11,6 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from roughml.data.datasets import write_splits
+from roughml.core.fingerprint import md5_file
 from roughml.pipeline.evaluate import run_evaluation
 from roughml.learning.model import load, predict_zeta
 from roughml.core.config import generate_params
@@ -50,6 +51,8 @@ def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_pa
                                                 filter_string=f"source_run_id = '{result.run_id}'",
                                                 output_format="list")
     assert [m.name for m in logged_models] == ["model"]
+    assert run_file["model_id"] == logged_models[0].model_id
+    assert run_file["model_uri"] == f"models:/{logged_models[0].model_id}"
 
     metrics = run_evaluation(params, tmp_path / "models", tiny_data, tmp_path / "reports")
     assert set(metrics["families"]) == {"clean_64", "lab_small"}
@@ -66,6 +69,23 @@ def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_pa
     eval_artifacts = {a.path for a in client.list_artifacts(result.run_id, "evaluation")}
     assert "evaluation/metrics.json" in eval_artifacts
     assert (tmp_path / "reports" / "plots" / "rms_per_bin.png").stat().st_size > 1000
+    _assert_datasets_and_model_links(client, result.run_id, tiny_data, run_file["model_id"])
+
+
+def _assert_datasets_and_model_links(client, run_id, data_dir, model_id):
+    """Every split is an input of the run (context, DVC path, md5 digest); the test metrics are
+    linked to the test split and to the logged model."""
+    inputs = client.get_run(run_id).inputs.dataset_inputs
+    by_context = {next(t.value for t in i.tags if t.key == "mlflow.data.context"): i.dataset for i in inputs}
+    assert set(by_context) == {"training", "validation", "testing"}
+    for context, split in (("training", "train"), ("validation", "validation"), ("testing", "test")):
+        dataset = by_context[context]
+        assert dataset.name == f"roughml-{split}"
+        assert dataset.digest == md5_file(data_dir / f"{split}.npz")
+        assert json.loads(dataset.source)["uri"].endswith(f"{split}.npz")
+    model_metrics = {m.key: m for m in mlflow.get_logged_model(model_id).metrics or []}
+    assert "test_rms" in model_metrics
+    assert model_metrics["test_rms"].dataset_digest == md5_file(data_dir / "test.npz")
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):

@@ -2,4 +2,4 @@
 previous stage to the library, and their MLflow bookkeeping.
 """
 
-__all__ = ["evaluate", "register", "train"]
+__all__ = ["evaluate", "lineage", "register", "train"]

@@ -151,7 +151,7 @@ def run_evaluation(all_params: Mapping[str, Any], model_dir: str | Path = "model
     preds = [predict_family(model, test, np.flatnonzero(test["family"] == fam), fam) for fam in families]
     metrics = json_ready(evaluation_metrics(preds, ep))
     _write_reports(metrics, preds, out_dir)
-    _log_to_run(run_info["run_id"], metrics, out_dir)
+    _log_to_run(run_info, metrics, out_dir, data_dir)
     return metrics
 
 
@@ -196,9 +196,16 @@ def _write_reports(metrics: Mapping[str, Any], preds: list[FamilyPredictions], o
     atomic_write_bytes(plots_dir / "rms_per_bin.png", _rms_per_bin_png(preds, metrics))
 
 
-def _log_to_run(run_id: str, metrics: Mapping[str, Any], out_dir: Path) -> None:
-    """Add the finite headline and per-family numbers and the reports to the training run."""
+def _log_to_run(run_info: Mapping[str, Any], metrics: Mapping[str, Any], out_dir: Path, data_dir: Path) -> None:
+    """Add the finite headline and per-family numbers and the reports to the training run.
+
+    The numbers are linked to the test split (an input of the run, context ``testing``) and to the
+    logged model they measure (``run.json``'s ``model_id``; absent for runs trained before it was
+    recorded).
+    """
     import mlflow
+
+    from roughml.pipeline.lineage import log_splits
 
     flat = {"test_rms": metrics["test_rms"], "test_classical_rms": metrics["test_classical_rms"],
             "test_accuracy": metrics["test_accuracy"]}
@@ -206,8 +213,10 @@ def _log_to_run(run_id: str, metrics: Mapping[str, Any], out_dir: Path) -> None:
         for key, value in m.items():
             if key != "per_bin" and isinstance(value, (int, float)) and value is not None:
                 flat[f"test.{fam}.{key}"] = float(value)
-    with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics({k: v for k, v in flat.items() if v is not None and math.isfinite(v)})
+    with mlflow.start_run(run_id=run_info["run_id"]):
+        test = log_splits(data_dir, ("test",))["test"]
+        mlflow.log_metrics({k: v for k, v in flat.items() if v is not None and math.isfinite(v)},
+                           dataset=test, model_id=run_info.get("model_id"))
         mlflow.log_artifact(str(out_dir / "metrics.json"), artifact_path="evaluation")
         mlflow.log_artifact(str(out_dir / "accuracy.md"), artifact_path="evaluation")
         mlflow.log_artifacts(str(out_dir / "plots"), artifact_path="evaluation/plots")

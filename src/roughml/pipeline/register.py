@@ -43,7 +43,9 @@ def run_registration(rp: RegisterParams, model_dir: str | Path = "models", repor
     if not isinstance(test_rms, (int, float)):
         raise RoughmlError(f"{reports_dir / 'metrics.json'}: no test_rms; run the evaluate stage first")
     tracking.configure(tracking_uri)
-    decision = register_and_promote(run["run_id"], rp.model_name, f"runs:/{run['run_id']}/model", float(test_rms))
+    # The logged model itself (models:/m-...); runs:/ for a run.json written before model_uri was kept.
+    source = run.get("model_uri") or f"runs:/{run['run_id']}/model"
+    decision = register_and_promote(run["run_id"], rp.model_name, source, float(test_rms))
     record = {**asdict(decision), "model_name": rp.model_name}
     atomic_write_text(reports_dir / "registration.json", json.dumps(record, indent=2) + "\n")
     return decision

@@ -164,6 +164,7 @@ def _log_run_start(resumed: bool, all_params: Mapping[str, Any], tp: TrainParams
     import mlflow
 
     from roughml.core.fingerprint import dataset_fingerprint, git_commit
+    from roughml.pipeline.lineage import log_splits
 
     if resumed:
         mlflow.set_tag("resumed", "true")
@@ -182,6 +183,7 @@ def _log_run_start(resumed: bool, all_params: Mapping[str, Any], tp: TrainParams
         "strategy": type(strategy).__name__,
     })
     mlflow.log_param("model.parameters", model.count_params())
+    log_splits(data_dir, ("train", "validation"))
 
 
 def _callbacks(tp: TrainParams, backup_dir: Path, momentum: float, run_id: str, extra: list) -> list:
@@ -224,7 +226,7 @@ def _write_outputs(model, run, tp: TrainParams, splits: Mapping[str, _Split], ou
     model_path = _save_model(model, out_dir)
     _write_history(history, out_dir)
     mlflow.log_artifact(str(model_path), artifact_path="keras")
-    _log_pyfunc(model_path, render_sample(splits["validation"].raw, 0))
+    logged = _log_pyfunc(model_path, render_sample(splits["validation"].raw, 0))
     best = float(np.nanmin([h.get("val_rms", np.nan) for h in history])) if history else float("nan")
     mlflow.log_metric("best_val_rms", best)
     result = TrainResult(run_id=run.info.run_id, model_path=str(model_path), epochs_run=epochs_run,
@@ -232,6 +234,7 @@ def _write_outputs(model, run, tp: TrainParams, splits: Mapping[str, _Split], ou
                          skipped_validation=len(splits["validation"].prepared.failures))
     atomic_write_text(out_dir / "run.json", json.dumps(
         {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "model_kind": tp.model,
+         "model_id": logged.model_id, "model_uri": logged.model_uri,
          **{k: v for k, v in asdict(result).items() if k != "run_id"}}, indent=2) + "\n")
     return result
 
@@ -270,10 +273,12 @@ def _collect_history(run_id: str) -> list[dict[str, float]]:
     return [rows[k] for k in sorted(rows)]
 
 
-def _log_pyfunc(model_path: Path, example_image: np.ndarray) -> None:
+def _log_pyfunc(model_path: Path, example_image: np.ndarray):
     """Log the model as an MLflow pyfunc that carries its preprocessing (see roughml.serving.pyfunc).
 
     The input example is one validation image as PNG bytes, the way a client would send it.
+    Returns MLflow's ``ModelInfo`` (``model_id``, ``model_uri``: what evaluate links its metrics to
+    and register registers).
     """
     import pandas as pd
     from PIL import Image
@@ -282,4 +287,4 @@ def _log_pyfunc(model_path: Path, example_image: np.ndarray) -> None:
 
     buffer = io.BytesIO()
     Image.fromarray(example_image).save(buffer, format="PNG")
-    pyfunc.log_model(str(model_path), input_example=pd.DataFrame({"image": [buffer.getvalue()]}))
+    return pyfunc.log_model(str(model_path), input_example=pd.DataFrame({"image": [buffer.getvalue()]}))
