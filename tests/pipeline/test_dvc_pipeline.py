@@ -92,3 +92,24 @@ def test_bad_params_stop_with_one_line(project, tmp_path):
     assert "train.epochs" in result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_push_and_pull_share_data_and_models_through_the_default_remote(project, tmp_path):
+    """The committed default remote is a local folder; `dvc push` from one checkout and `dvc pull`
+    into another bring back the datasets and the model without re-running anything. (Outputs with
+    ``cache: false`` — metrics, run.json — are not in the cache and so not shared this way.)"""
+    config = (REPO / ".dvc" / "config").read_text()
+    assert "remote = local-store" in config
+    store = tmp_path / "store"
+    run(["dvc", "remote", "modify", "--local", "local-store", "url", str(store)], project)
+    run(["dvc", "push"], project)
+    other = tmp_path / "clone"
+    outputs = {"data", "models", "reports", "mlflow.db", "mlruns", "cache"}
+    shutil.copytree(project, other, ignore=lambda folder, names: outputs & set(names)
+                    if Path(folder) in (project, project / ".dvc") else set())
+    assert not (other / "data").exists() and not (other / ".dvc" / "cache").exists()
+    run(["dvc", "pull"], other)
+    assert (other / "models" / "model.keras").read_bytes() == (project / "models" / "model.keras").read_bytes()
+    assert sorted(p.name for p in (other / "data" / "generated").iterdir()) == ["test.npz", "train.npz", "validation.npz"]
+    status = run(["dvc", "status"], other).stdout
+    assert "data/generated" not in status and "models/model.keras" not in status
