@@ -105,3 +105,29 @@ def test_training_separates_smooth_from_rough_walls():
     assert after["rms"] < 0.2 < before["rms"]    # targets have sd 0.4
     assert after["loss"] < before["loss"]
     assert after["accuracy"] >= 0.0
+
+
+@pytest.mark.parametrize("length", [2, 3, 8, 9, 225, 226])
+def test_coarsening_averages_whole_pairs_only(length):
+    """Every coarse sample is the mean of exactly two fine ones, whatever the parity: an odd last
+    sample is dropped, not kept un-averaged (which gave walls of 2 mod 4 rows a too-rough large
+    scale and a biased ζ)."""
+    from keras import ops
+
+    from roughml.learning.model import PairMean
+
+    signal = np.random.default_rng(length).standard_normal((3, length, 2)).astype("float32")
+    coarse = ops.convert_to_numpy(PairMean()(signal))
+    pairs = length // 2
+    expected = signal[:, : 2 * pairs].reshape(3, pairs, 2, 2).mean(axis=2)
+    np.testing.assert_allclose(coarse, expected, rtol=1e-6)
+
+
+def test_coarsening_keeps_a_single_sample():
+    """Walls under 2**levels rows reach one sample at the coarsest scales: kept, never empty."""
+    from keras import ops
+
+    from roughml.learning.model import PairMean
+
+    single = np.array([[[1.5]]], dtype="float32")
+    np.testing.assert_array_equal(ops.convert_to_numpy(PairMean()(single)), single)

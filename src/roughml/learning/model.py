@@ -99,6 +99,23 @@ class LogMeanSquare(layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="roughml")
+class PairMean(layers.Layer):
+    """Coarsen a profile by 2: the mean of each whole pair of samples, (B, N, C) -> (B, N // 2, C).
+
+    Why not ``AveragePooling1D(padding="same")``: for an odd N it keeps the last sample
+    un-averaged, with about twice the variance of a pair mean, so the log-variance of the coarse
+    scales depended on N's parity at every level; ``padding="valid"`` fails on N < 2, which the
+    coarsest scales of walls under 64 rows reach. So an odd sample out is dropped, except that a
+    single sample is kept as it is (N = 1 -> 1), and no scale is ever empty.
+    """
+
+    def call(self, signal):
+        length = ops.shape(signal)[1]
+        keep = ops.maximum(length - length % 2, ops.minimum(length, 1))
+        return ops.average_pool(signal[:, :keep, :], pool_size=2, strides=2, padding="same")
+
+
 def build_trunk(image, *, stem_filters: int, tower_filters: int, tower_levels: int):
     """Stem, collapse and multi-scale tower shared by both heads; returns the feature vector.
 
@@ -115,6 +132,8 @@ def build_trunk(image, *, stem_filters: int, tower_filters: int, tower_levels: i
         Number of scales, each 2× coarser than the one before: the coarsest band filter works on
         steps of ``2**(tower_levels − 1)`` rows.
     """
+    # Coarsening averages whole pairs only (PairMean): walls of 2 mod 4 rows used to carry an
+    # un-averaged sample at nearly every scale and were read up to 0.17 too smooth (issue #12).
     # 5x5 then 1x1: sees blur and noise around every pixel at a third of the cost of two 3x3 layers.
     x = layers.Conv2D(stem_filters, 5, padding="same", activation="relu", name="stem_1")(image)
     x = layers.Conv2D(stem_filters, 1, activation="relu", name="stem_2")(x)
@@ -127,7 +146,7 @@ def build_trunk(image, *, stem_filters: int, tower_filters: int, tower_levels: i
         band = layers.Conv1D(tower_filters, 5, padding="same", name=f"band_{level}")(signal)
         features.append(LogMeanSquare(name=f"log_variance_{level}")(band))
         if level + 1 < tower_levels:
-            signal = layers.AveragePooling1D(2, padding="same", name=f"coarsen_{level}")(signal)
+            signal = PairMean(name=f"coarsen_{level}")(signal)
     x = layers.Concatenate(name="scales")(features)
     # Log-variances span very different ranges per scale; standardising them keeps the head's
     # optimisation well conditioned. Per sample (layer norm), not per batch: a batch holds images
