@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_classical.py
 	$(BIN)/python benchmarks/bench_predict.py
 	$(BIN)/python benchmarks/bench_accuracy.py
+	$(BIN)/python benchmarks/bench_length.py
 
 ## re-resolve requirements.lock from pyproject.toml (needs the network; commit the result)
 lock:
