@@ -113,3 +113,20 @@ def test_push_and_pull_share_data_and_models_through_the_default_remote(project,
     assert sorted(p.name for p in (other / "data" / "generated").iterdir()) == ["test.npz", "train.npz", "validation.npz"]
     status = run(["dvc", "status"], other).stdout
     assert "data/generated" not in status and "models/model.keras" not in status
+
+
+def test_temporary_experiment_writes_to_the_repository_store(project):
+    """`dvc exp run --temp` trains in a throw-away copy; its MLflow run must land in the project's
+    own store, named after the experiment (not in a store deleted with the copy)."""
+    import sqlite3
+
+    def runs() -> dict[str, str]:
+        with sqlite3.connect(project / "mlflow.db") as db:
+            return dict(db.execute("select run_uuid, name from runs").fetchall())
+
+    before = runs()
+    run(["git", "add", "-A"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"], project)
+    run(["dvc", "exp", "run", "--temp", "-n", "tiny-exp", "-S", "train.learning_rate=0.002"], project)
+    added = {k: v for k, v in runs().items() if k not in before}
+    assert list(added.values()) == ["tiny-exp"]

@@ -65,3 +65,13 @@ def test_server_configure_and_experiment(server_tracking):
     with mlflow.start_run(experiment_id=exp) as run:
         mlflow.log_metric("m", 1.5)
     assert mlflow.MlflowClient().get_run(run.info.run_id).data.metrics["m"] == 1.5
+
+
+def test_repository_root_of_a_temporary_dvc_experiment_workspace_is_the_repository(tmp_path):
+    """`dvc exp run --temp/--queue` works in <repo>/.dvc/tmp/exps/<copy>: the store is the repo's."""
+    from roughml.serving.tracking import repository_root
+
+    workspace = tmp_path / "repo" / ".dvc" / "tmp" / "exps" / "tmpab12" / "sub"
+    workspace.mkdir(parents=True)
+    assert repository_root(workspace) == (tmp_path / "repo").resolve()
+    assert repository_root(tmp_path) == tmp_path.resolve()

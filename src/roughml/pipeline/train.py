@@ -151,7 +151,11 @@ def _tracked_run(backup_dir: Path, experiment_id: str) -> Iterator[tuple[Any, bo
 
     run_id_file = backup_dir / "mlflow_run_id"
     resume_run = run_id_file.read_text().strip() if run_id_file.exists() else None
-    with mlflow.start_run(run_id=resume_run, experiment_id=None if resume_run else experiment_id) as run:
+    # A DVC experiment's name (dvc exp run) names the MLflow run, so the two lists line up.
+    experiment_name = os.environ.get("DVC_EXP_NAME") or None
+    with mlflow.start_run(run_id=resume_run, experiment_id=None if resume_run else experiment_id,
+                          run_name=None if resume_run else experiment_name,
+                          tags={"dvc.experiment": experiment_name} if experiment_name and not resume_run else None) as run:
         backup_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_id_file, run.info.run_id)
         yield run, resume_run is not None

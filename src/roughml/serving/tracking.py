@@ -40,16 +40,36 @@ _HTTP_CLIENT_DEFAULTS = {
 _NOISY_LOGGERS = ("mlflow", "alembic", "urllib3.connectionpool", "git", "databricks")
 
 
-def resolve_tracking_uri(explicit: str | None = None) -> str:
-    """Pick the tracking URI: ``explicit`` > ``$MLFLOW_TRACKING_URI`` > ``sqlite:///<cwd>/mlflow.db``.
+#: Where DVC runs an experiment outside the workspace (``dvc exp run --temp`` or ``--queue``):
+#: ``<repository>/.dvc/tmp/exps/<temporary copy>/``.
+_DVC_TEMP_WORKSPACE = (".dvc", "tmp", "exps")
 
-    The default is made absolute so that a stage run from another directory (DVC runs stages in
-    the repository root, tests in temporary folders) never silently creates a second store.
+
+def repository_root(cwd: str | os.PathLike | None = None) -> Path:
+    """The repository whose store a run belongs to: ``cwd`` itself, or, inside a temporary DVC
+    experiment workspace, the repository that holds it.
+
+    Why: a temporary workspace is deleted after the experiment; a store created there (with every
+    model "promoted" against an empty registry) would vanish with it.
+    """
+    here = Path(cwd if cwd is not None else Path.cwd()).resolve()
+    parts = here.parts
+    for start in range(len(parts) - len(_DVC_TEMP_WORKSPACE) + 1):
+        if parts[start:start + len(_DVC_TEMP_WORKSPACE)] == _DVC_TEMP_WORKSPACE:
+            return Path(*parts[:start])
+    return here
+
+
+def resolve_tracking_uri(explicit: str | None = None) -> str:
+    """Pick the tracking URI: ``explicit`` > ``$MLFLOW_TRACKING_URI`` > ``sqlite:///<repo>/mlflow.db``.
+
+    The default is absolute, in :func:`repository_root`, so that a stage run from another
+    directory or a temporary DVC experiment workspace never silently creates a second store.
     """
     for candidate in (explicit, os.environ.get(ENV_TRACKING_URI)):
         if candidate is not None and candidate.strip():
             return candidate.strip()
-    return f"sqlite:///{Path.cwd().resolve() / DEFAULT_DB_NAME}"
+    return f"sqlite:///{repository_root() / DEFAULT_DB_NAME}"
 
 
 def is_http(uri: str) -> bool:
