@@ -133,7 +133,7 @@ def test_pyfunc_from_registry_paths_bytes_base64_sqlite(sqlite_tracking, keras_f
 
     decision = _log_and_register(keras_file, 0.2)
     assert decision.promoted
-    loaded = mlflow.pyfunc.load_model("models:/roughml/Production")
+    loaded = mlflow.pyfunc.load_model("models:/roughml@production")
     paths = [str(image_folder / n) for n in ("wall_0.png", "wall_1.png", "uniform.png", "corrupt.png")]
     by_path = loaded.predict(pd.DataFrame({"path": paths}))
     _check_frame(by_path, n_ok=2, n_error=2)
@@ -145,6 +145,55 @@ def test_pyfunc_from_registry_paths_bytes_base64_sqlite(sqlite_tracking, keras_f
     b64 = [base64.b64encode(r).decode("ascii") for r in raw[:2]]
     by_b64 = loaded.predict(pd.DataFrame({"image": b64}))  # as `mlflow models serve` JSON sends them
     np.testing.assert_allclose(by_b64["zeta"].to_numpy(), by_path["zeta"].to_numpy()[:2], rtol=1e-6)
+    # the signature's params: the classical column only on request (default on), per call
+    ok = by_path["status"] == "ok"
+    assert by_path.loc[ok, "zeta_classical"].notna().all()
+    fast = loaded.predict(pd.DataFrame({"path": paths}), params={"classical": False, "batch_size": 1})
+    assert fast["zeta_classical"].isna().all()
+    np.testing.assert_allclose(fast["zeta"].to_numpy(), by_path["zeta"].to_numpy(), rtol=1e-6)
+    again = loaded.predict(pd.DataFrame({"path": paths[:1]}))
+    assert again["zeta_classical"].notna().all()
+
+
+def test_logged_from_code_with_params_and_shipped_code(sqlite_tracking, keras_file):
+    """Models from code: no pickled object; batch size in model_config; params in the signature;
+    no MLflow FutureWarning on the way (the filter is set after tracking.configure, which hides
+    them from CLI users)."""
+    import warnings
+
+    import mlflow
+    from mlflow.models import Model
+
+    tracking.configure()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        with mlflow.start_run(experiment_id=tracking.ensure_experiment("roughml-test")):
+            info = pyfunc_model.log_model(keras_file, batch_size=7)
+        loaded = mlflow.pyfunc.load_model(info.model_uri)
+    local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+    flavor = Model.load(str(local)).flavors["python_function"]
+    assert flavor["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    assert (local / "model_code.py").read_text() == pyfunc_model.MODEL_CODE.read_text()
+    assert not list(local.rglob("*.pkl")) and flavor["config"] == {"batch_size": 7}
+    assert sorted(p.name for p in (local / "code" / "roughml").iterdir()) == sorted(pyfunc_model.SHIPPED_PARTS)
+    params = {spec.name: (spec.to_dict()["type"], spec.default) for spec in info.signature.params}
+    assert params == {"classical": ("boolean", True), "batch_size": ("long", 7)}
+    assert pyfunc_model.unwrap(loaded).batch_size == 7
+
+
+def test_versions_pickled_by_older_roughml_still_load(sqlite_tracking, keras_file, image_folder):
+    """Registries hold versions logged as a pickled RoughnessPyfunc before models from code."""
+    import mlflow
+
+    tracking.configure()
+    with mlflow.start_run(experiment_id=tracking.ensure_experiment("roughml-test")):
+        info = mlflow.pyfunc.log_model(name="model", python_model=pyfunc_model.RoughnessPyfunc(batch_size=5),
+                                       artifacts={pyfunc_model.KERAS_ARTIFACT: str(keras_file)},
+                                       pip_requirements=["mlflow"])
+    loaded = pyfunc_model.unwrap(mlflow.pyfunc.load_model(info.model_uri))
+    assert loaded.batch_size == 5 and loaded.keras_model is not None
+    df = loaded.predict(None, pd.DataFrame({"path": [str(image_folder / "wall_0.png")]}))
+    _check_frame(df, n_ok=1, n_error=0)
 
 
 def test_fresh_process_loads_production_model(sqlite_tracking, keras_file, image_folder):
@@ -152,13 +201,14 @@ def test_fresh_process_loads_production_model(sqlite_tracking, keras_file, image
     script = f"""
 import json
 import mlflow, pandas as pd
-m = mlflow.pyfunc.load_model("models:/roughml/Production")
+m = mlflow.pyfunc.load_model("models:/roughml@production")
 df = m.predict(pd.DataFrame({{"path": [{str(image_folder / 'wall_0.png')!r}, {str(image_folder / 'corrupt.png')!r}]}}))
 import os, roughml
 shipped = sorted(os.listdir(os.path.dirname(roughml.__file__)))
 print(json.dumps({{**df[["status", "zeta"]].to_dict("list"), "roughml": roughml.__file__, "shipped": shipped}}))
 """
-    env = {**os.environ, "MLFLOW_TRACKING_URI": sqlite_tracking}
+    # no pickle is needed to load the model (models from code)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": sqlite_tracking, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                           timeout=240, cwd=str(REPO))
     assert proc.returncode == 0, proc.stderr[-3000:]

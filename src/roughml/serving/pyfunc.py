@@ -9,6 +9,11 @@ endpoint, a Spark UDF — gets the same numbers. Bad images become rows with ``s
 a reason instead of failing the whole batch. The layers of the roughml package that serving needs
 are logged with the model (``code_paths``) so the model loads in any environment with the pinned
 requirements, even where roughml is not installed.
+
+The model is logged *from code* (:mod:`roughml.serving.model_code`, MLflow 3's recommended form):
+no pickled Python object, the batch size in the model's ``model_config``, and the inference
+options in the signature's params (:data:`PARAMS`), which callers set per request, e.g.
+``{"dataframe_records": [...], "params": {"classical": false}}`` over REST.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ from roughml.serving.rows import COLUMNS
 
 #: Name of the Keras file among the pyfunc's artifacts.
 KERAS_ARTIFACT = "keras_model"
+#: The models-from-code file MLflow logs and executes (it calls ``mlflow.models.set_model``).
+MODEL_CODE = Path(__file__).with_name("model_code.py")
+#: Inference options of the logged model (the signature's params) and their defaults (the
+#: batch size's is the one the model is logged with).
+PARAMS = {"classical": True, "batch_size": batching.DEFAULT_BATCH_SIZE}
 #: Parts of the roughml package logged with the model: what loading and predicting import (the
 #: serving layer and the layers below it). The pipeline, the data sets and the CLI stay out, so
 #: that editing them does not change the logged model.
@@ -71,9 +81,17 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
         self._kind = "regressor"
         self._fn = None
 
-    # MLflow calls this once after unpickling, with the artifact paths of the logged model.
+    # MLflow calls this once when loading, with the artifact paths and model_config of the model.
     def load_context(self, context) -> None:
+        config = getattr(context, "model_config", None) or {}
+        if config.get("batch_size") is not None:
+            self.batch_size = int(config["batch_size"])
         self.load_keras(context.artifacts[KERAS_ARTIFACT])
+
+    @property
+    def keras_model(self):
+        """The loaded Keras model (None before :meth:`load_keras`)."""
+        return self._model
 
     def load_keras(self, path: str | os.PathLike) -> None:
         """Load the ``.keras`` file (custom layers of roughml.learning.model registered first)."""
@@ -84,7 +102,8 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
         self._fn = _shape_agnostic_call(self._model)
 
     def __getstate__(self) -> dict[str, Any]:
-        # The Keras model is an artifact, not part of the pickle.
+        # Versions logged before models from code hold a pickle of this object; the Keras model is
+        # an artifact, never part of it.
         return {"batch_size": self.batch_size, "classical": self.classical}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -93,8 +112,16 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
     # --- public prediction paths ---------------------------------------------------------------
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Rows for a ``path`` or ``image`` frame; ``params`` may set ``classical`` and ``batch_size``.
+
+        The options apply to this call only (the object is shared by concurrent requests).
+        """
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
-        return self.frame(self.predict_items(_items_from_frame(frame)))
+        params = params or {}
+        classical = bool(params.get("classical", self.classical))
+        batch_size = max(1, int(params.get("batch_size") or self.batch_size))
+        return self.frame(self.predict_items(_items_from_frame(frame), classical=classical,
+                                             batch_size=batch_size))
 
     def predict_arrays(self, images: Sequence[np.ndarray], labels: Sequence[str] | None = None) -> pd.DataFrame:
         """Predict already decoded 2-D grayscale arrays (any size, any orientation)."""
@@ -113,26 +140,33 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
             df[col] = df[col].astype("Int64")
         return df
 
-    def predict_items(self, items: Iterable[Item]) -> list[dict[str, Any]]:
-        """One record per item, in input order; images of one shape share forward passes."""
+    def predict_items(self, items: Iterable[Item], *, classical: bool | None = None,
+                      batch_size: int | None = None) -> list[dict[str, Any]]:
+        """One record per item, in input order; images of one shape share forward passes.
+
+        ``classical`` and ``batch_size`` default to the object's own settings.
+        """
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
-        return self.infer_prepared([prepare_item(label, gray, error, self.classical)
-                                    for label, gray, error in items])
+        classical = self.classical if classical is None else bool(classical)
+        return self.infer_prepared([prepare_item(label, gray, error, classical)
+                                    for label, gray, error in items], batch_size=batch_size)
 
-    def infer_prepared(self, prepared: Sequence[Prepared]) -> list[dict[str, Any]]:
+    def infer_prepared(self, prepared: Sequence[Prepared], *,
+                       batch_size: int | None = None) -> list[dict[str, Any]]:
         """Fill ``zeta`` and ``zeta_std`` of records made by :func:`roughml.serving.preparation.prepare_item`.
 
         Images of one shape are stacked into forward passes of at most ``batch_size`` images and
         ``roughml.serving.batching.MAX_BATCH_PIXELS`` pixels (:func:`roughml.serving.batching.forward_passes`);
         records keep their order. A failing forward pass turns only its own images into error
         rows, so that one shape too large for memory does not cost the other results.
+        ``batch_size`` defaults to the object's own.
         """
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
         records = [record for record, _ in prepared]
         shapes = [None if image is None else image.shape for _, image in prepared]
-        for members in batching.forward_passes(shapes, self.batch_size):
+        for members in batching.forward_passes(shapes, int(batch_size or self.batch_size)):
             batch = np.stack([prepared[i][1] for i in members]).astype(np.float32, copy=False)[..., None]
             try:
                 zeta, zeta_std = self._infer(batch)
@@ -241,15 +275,22 @@ _OUTPUT_TYPES = {"path": "string", "zeta": "double", "zeta_std": "double", "zeta
                  "message": "string"}
 
 
-def signature():
-    """Input: optional ``path`` (string) or ``image`` (binary) column; output: the result columns."""
+def signature(batch_size: int = batching.DEFAULT_BATCH_SIZE):
+    """Input: optional ``path`` (string) or ``image`` (binary) column; output: the result columns;
+    params: :data:`PARAMS` (``classical`` boolean, ``batch_size`` long).
+
+    MLflow hands every param to ``predict``, its default when the caller gives none, so the
+    default of ``batch_size`` is the logged model's own.
+    """
     from mlflow.models.signature import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs = Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)])
     outputs = Schema([ColSpec(_OUTPUT_TYPES[column], column, required=column not in ("width", "height"))
                       for column in COLUMNS])
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    params = ParamSchema([ParamSpec("classical", "boolean", PARAMS["classical"]),
+                          ParamSpec("batch_size", "long", int(batch_size))])
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
 def _package_copy(workdir: Path) -> Path:
@@ -274,6 +315,9 @@ def log_model(keras_path: str | os.PathLike, name: str = "model", input_example:
               batch_size: int = batching.DEFAULT_BATCH_SIZE, registered_model_name: str | None = None):
     """Log the ``.keras`` file as a roughml pyfunc in the active run (or a new one) and return its info.
 
+    The pyfunc is logged from code (:data:`MODEL_CODE`), with ``batch_size`` in its
+    ``model_config`` and the shipped roughml layers as ``code_paths``.
+
     Returns
     -------
     mlflow.models.model.ModelInfo
@@ -287,10 +331,11 @@ def log_model(keras_path: str | os.PathLike, name: str = "model", input_example:
         code = _package_copy(Path(tmp))
         return mlflow.pyfunc.log_model(
             name=name,
-            python_model=RoughnessPyfunc(batch_size=batch_size),
+            python_model=str(MODEL_CODE),
+            model_config={"batch_size": int(batch_size)},
             artifacts={KERAS_ARTIFACT: str(keras_path)},
             code_paths=[str(code)],
-            signature=signature(),
+            signature=signature(batch_size),
             input_example=input_example,
             pip_requirements=_pip_requirements(),
             registered_model_name=registered_model_name,

@@ -1,12 +1,16 @@
-"""Model registry: champion/challenger promotion and resolution of the model to predict with.
+"""Model registry: champion/challenger promotion of every newly trained model.
 
 Why: every ``dvc repro`` trains a new model, but a retrain on other data or with a worse seed must
 not silently replace a better model in production. A new version (the *challenger*) therefore
-becomes Production only when its headline test rms error of ζ beats the current Production
-version (the *champion*). Both the legacy ``Production`` stage (still what ``models:/name/Production``
-and many deployment tools read) and the MLflow 3 alias ``production`` are moved together, and the
-decision with both numbers is written on the new version and its run, so the registry itself
-explains why a version is or is not serving.
+becomes the *champion* only when its headline test rms error of ζ beats the current champion's on
+the same test split. The registry says who is who with MLflow 3 aliases: ``challenger`` is moved
+to every version the register stage decides on, ``production`` to the champion, so that
+``models:/<name>@production`` always names the serving model. Registry stages are deprecated in
+MLflow 3 and are no longer set; a version left in the legacy stage ``Production`` by an older
+roughml is archived when the alias moves away from it, so that ``models:/<name>/Production`` fails
+instead of serving a stale model. The decision with both numbers is written on the version and its
+run, so the registry itself explains why a version is or is not serving. Reading the registry
+(the URI to predict with) is :mod:`roughml.serving.lookup`; its public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -16,31 +20,36 @@ import io
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable
 
 from roughml.core.errors import TrackingError
+from roughml.serving.lookup import (  # noqa: F401 - also re-exported: the registry's public names
+    CHALLENGER_ALIAS, LEGACY_PRODUCTION_STAGE, METRIC_TEST_RMS, PRODUCTION_ALIAS, STAGE_ALIASES, STAGES,
+    TAG_TEST_RMS, TAG_TEST_SPLIT, alias_for_stage, alias_stage, aliases_of, current_champion,
+    describe_versions, is_missing, legacy_stage, list_versions, resolve_model_uri, version_of_run,
+    version_rms)
+from roughml.serving.lookup import client as registry_client
 from roughml.serving.tracking import first_line
 
-PRODUCTION_STAGE = "Production"
-PRODUCTION_ALIAS = "production"
-STAGES = ("None", "Staging", "Production", "Archived")
-
-#: Tag / metric keys written on model versions and runs.
-TAG_TEST_RMS = "roughml.test_rms"
+#: Tag / metric keys of the decision, written on model versions and runs.
 TAG_DECISION = "roughml.decision"
 TAG_CHAMPION_VERSION = "roughml.champion_version"
 TAG_CHAMPION_RMS = "roughml.champion_rms"
 TAG_REASON = "roughml.reason"
 TAG_REGISTERED_VERSION = "roughml.registered_version"
-METRIC_TEST_RMS = "test_rms"
+
+#: ``score(model_uri) -> rms``: the headline test rms of a registered model on the current split.
+Scorer = Callable[[str], float]
 
 
 @dataclass(frozen=True)
 class Decision:
     """Outcome of registering a challenger.
 
-    ``champion_version``/``champion_rms`` describe the Production version *before* the decision
-    (None when there was none; ``champion_rms`` is NaN when that version has no recorded rms).
+    ``champion_version``/``champion_rms`` describe the champion *before* the decision (None when
+    there was none; ``champion_rms`` is NaN when that version has no recorded rms).
+    ``champion_rescored`` is True when ``champion_rms`` was measured on the current test split
+    for this decision, because the champion's recorded number came from another split.
     """
 
     version: str
@@ -49,124 +58,7 @@ class Decision:
     champion_version: str | None
     champion_rms: float | None
     reason: str
-
-
-# --- small helpers ---------------------------------------------------------------------------------
-
-def _client():
-    import mlflow
-
-    return mlflow.MlflowClient()
-
-
-def _is_missing(exc: Exception) -> bool:
-    """True when an MLflow error means 'no such resource'."""
-    code = getattr(exc, "error_code", "")
-    return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(exc).lower() \
-        or "does not exist" in str(exc).lower()
-
-
-def _to_float(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def describe_versions(versions: Iterable, aliases: dict | None = None) -> str:
-    """'1 (Archived), 2 (Production, alias production)' for error messages; 'none' when empty.
-
-    ``aliases`` maps alias -> version (``RegisteredModel.aliases``): search results of the
-    registry do not carry the aliases of each version.
-    """
-    by_version: dict[str, list[str]] = {}
-    for alias, number in (aliases or {}).items():
-        by_version.setdefault(str(number), []).append(alias)
-    parts = []
-    for mv in sorted(versions, key=lambda v: int(v.version)):
-        names = sorted(set(by_version.get(str(mv.version), [])) | set(getattr(mv, "aliases", []) or []))
-        alias_text = f", alias {'/'.join(names)}" if names else ""
-        parts.append(f"{mv.version} ({mv.current_stage}{alias_text})")
-    return ", ".join(parts) if parts else "none"
-
-
-def list_versions(model_name: str) -> list:
-    """All versions of ``model_name`` (any stage)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        with _silenced():
-            quoted = model_name.replace("'", "\\'")
-            return list(_client().search_model_versions(f"name='{quoted}'"))
-    except MlflowException as exc:
-        raise TrackingError(f"cannot list versions of model {model_name!r}: {first_line(exc)}") from None
-
-
-@contextlib.contextmanager
-def _silenced() -> Iterator[None]:
-    """Ignore MLflow's FutureWarnings about model stages (deprecated, yet what many tools still read)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
-
-
-def _aliases(registered) -> dict[str, str]:
-    """alias -> version of a RegisteredModel."""
-    return {str(k): str(v) for k, v in dict(getattr(registered, "aliases", {}) or {}).items()}
-
-
-def _require_model(model_name: str):
-    """Return the registered model or raise 'no model named X registered'."""
-    from mlflow.exceptions import MlflowException
-    import mlflow
-
-    try:
-        return _client().get_registered_model(model_name)
-    except MlflowException as exc:
-        if _is_missing(exc):
-            raise TrackingError(f"no model named {model_name!r} is registered in "
-                                f"{mlflow.get_registry_uri()}") from None
-        raise TrackingError(f"cannot read model {model_name!r} from the registry: {first_line(exc)}") from None
-
-
-def version_rms(mv) -> float:
-    """Test rms of a model version: its ``roughml.test_rms`` tag, else its run's ``test_rms`` metric."""
-    from mlflow.exceptions import MlflowException
-
-    tags = dict(getattr(mv, "tags", {}) or {})
-    if TAG_TEST_RMS in tags:
-        value = _to_float(tags[TAG_TEST_RMS])
-        if math.isfinite(value):
-            return value
-    if getattr(mv, "run_id", None):
-        try:
-            run = _client().get_run(mv.run_id)
-        except MlflowException:
-            return math.nan
-        return _to_float(run.data.metrics.get(METRIC_TEST_RMS))
-    return math.nan
-
-
-def current_champion(model_name: str, exclude_version: str | None = None):
-    """The serving version: the one holding alias ``production``, else the newest in stage Production."""
-    versions = [mv for mv in list_versions(model_name) if str(mv.version) != str(exclude_version)]
-    serving = _aliases(_require_model(model_name)).get(PRODUCTION_ALIAS)
-    by_alias = [mv for mv in versions if str(mv.version) == serving]
-    if by_alias:
-        return by_alias[0]
-    staged = [mv for mv in versions if (mv.current_stage or "").lower() == PRODUCTION_STAGE.lower()]
-    return max(staged, key=lambda mv: int(mv.version)) if staged else None
-
-
-def version_of_run(model_name: str, run_id: str) -> str | None:
-    """Newest version of ``model_name`` registered from ``run_id``, or None.
-
-    Why: ``dvc repro`` re-runs the register stage whenever its inputs change (for example a
-    re-evaluation of the same trained model); that must re-decide for the existing version, not
-    add a duplicate version of the same run to the registry.
-    """
-    same_run = [mv for mv in list_versions(model_name) if getattr(mv, "run_id", None) == run_id]
-    return str(max(int(mv.version) for mv in same_run)) if same_run else None
+    champion_rescored: bool = False
 
 
 def _model_source(run_id: str, artifact_path_or_model_uri: str) -> str:
@@ -176,7 +68,7 @@ def _model_source(run_id: str, artifact_path_or_model_uri: str) -> str:
     return f"runs:/{run_id}/{artifact_path_or_model_uri.strip('/')}"
 
 
-# --- registration ----------------------------------------------------------------------------------
+# --- the decision ----------------------------------------------------------------------------------
 
 def decide(challenger_rms: float, champion_version: str | None, champion_rms: float | None) -> tuple[bool, str]:
     """Pure champion/challenger rule: promote on a strictly lower finite rms, or when no champion.
@@ -187,7 +79,7 @@ def decide(challenger_rms: float, champion_version: str | None, champion_rms: fl
     if not math.isfinite(challenger_rms):
         return False, f"challenger test_rms is {challenger_rms}: not promoted"
     if champion_version is None:
-        return True, "no Production version yet: challenger promoted"
+        return True, "no production version yet: challenger promoted"
     if champion_rms is None or not math.isfinite(champion_rms):
         return True, f"champion version {champion_version} has no recorded test_rms: challenger promoted"
     if challenger_rms < champion_rms:
@@ -197,6 +89,47 @@ def decide(challenger_rms: float, champion_version: str | None, champion_rms: fl
                    f"test_rms {champion_rms:.5f}: champion kept")
 
 
+def _redecide(existing: str | None, challenger_rms: float, champion_version: str | None,
+              champion_rms: float | None) -> tuple[bool, str]:
+    """:func:`decide`, told when the run was registered before as version ``existing``.
+
+    A version that already serves stays as it is.
+    """
+    if existing is not None and existing == champion_version:
+        return True, f"run already registered as version {existing}, which is the champion: unchanged"
+    promoted, reason = decide(challenger_rms, champion_version, champion_rms)
+    if existing is not None:
+        reason = f"run already registered as version {existing}; {reason}"
+    return promoted, reason
+
+
+def champion_score(client, model_name: str, champion, split_digest: str | None,
+                   score: Scorer | None) -> tuple[float, bool, str]:
+    """The champion's test rms to compare with: ``(rms, rescored, note)``.
+
+    The recorded number (``roughml.test_rms``) serves when it was measured on the current split
+    (``roughml.test_split_digest`` equals ``split_digest``) or when no ``score`` is given.
+    Otherwise ``score`` measures the champion's registered model on the current split, and the
+    new number and digest are written on the champion version, so the next decision on this split
+    reuses them. When that measurement fails, the recorded number serves and ``note`` says why.
+    """
+    recorded = version_rms(champion)
+    recorded_split = dict(getattr(champion, "tags", {}) or {}).get(TAG_TEST_SPLIT)
+    if score is None or split_digest is None or recorded_split == split_digest:
+        return recorded, False, ""
+    try:
+        rms = float(score(f"models:/{model_name}/{champion.version}"))
+    except Exception as exc:  # noqa: BLE001 - any failure: fall back to the recorded number
+        return recorded, False, (f"champion v{champion.version} could not be re-evaluated on the current "
+                                 f"test split ({type(exc).__name__}: {first_line(exc)}): recorded test_rms used")
+    if math.isfinite(rms):
+        client.set_model_version_tag(model_name, str(champion.version), TAG_TEST_RMS, repr(rms))
+        client.set_model_version_tag(model_name, str(champion.version), TAG_TEST_SPLIT, split_digest)
+    return rms, True, f"champion v{champion.version} re-evaluated on the current test split"
+
+
+# --- registration ----------------------------------------------------------------------------------
+
 def _ensure_registered_model(client, model_name: str) -> None:
     """Create the registered model on its first registration (with a one-line description)."""
     from mlflow.exceptions import MlflowException
@@ -204,46 +137,49 @@ def _ensure_registered_model(client, model_name: str) -> None:
     try:
         client.get_registered_model(model_name)
     except MlflowException as exc:
-        if not _is_missing(exc):
+        if not is_missing(exc):
             raise
         client.create_registered_model(
             model_name, description="Roughness exponent ζ of interfaces from images (roughml).")
 
 
-def _register_version(run_id: str, model_name: str, artifact_path_or_model_uri: str,
-                      challenger_rms: float) -> str:
+def _register_version(run_id: str, model_name: str, artifact_path_or_model_uri: str, tags: dict) -> str:
     """Register the run's model as a new version of ``model_name``; return the version number."""
     import mlflow
 
-    with _silenced(), contextlib.redirect_stderr(io.StringIO()):  # "Created version ..." chatter
-        mv = mlflow.register_model(_model_source(run_id, artifact_path_or_model_uri), model_name,
-                                   tags={TAG_TEST_RMS: repr(challenger_rms)})
+    with contextlib.redirect_stderr(io.StringIO()):  # "Created version ..." chatter
+        mv = mlflow.register_model(_model_source(run_id, artifact_path_or_model_uri), model_name, tags=tags)
     return str(mv.version)
 
 
-def _redecide(existing: str | None, challenger_rms: float, champion_version: str | None,
-              champion_rms: float | None) -> tuple[bool, str]:
-    """:func:`decide`, told when the run was registered before as version ``existing``.
+def _retire_legacy_stage(client, model_name: str, keep_version: str) -> None:
+    """Archive versions an older roughml left in stage ``Production``, except ``keep_version``.
 
-    A version that already serves stays as it is (no new transition, no archived champion).
+    Why: roughml no longer sets stages, so ``models:/<name>/Production`` would keep naming the old
+    champion after the alias moved; archived, that URI fails instead of serving a stale model.
+    The deprecated stage call runs only for registries that still have such a version.
     """
-    if existing is not None and existing == champion_version:
-        return True, f"run already registered as version {existing}, which is Production: unchanged"
-    promoted, reason = decide(challenger_rms, champion_version, champion_rms)
-    if existing is not None:
-        reason = f"run already registered as version {existing}; {reason}"
-    return promoted, reason
+    for mv in list_versions(model_name):
+        if legacy_stage(mv) == LEGACY_PRODUCTION_STAGE and str(mv.version) != keep_version:
+            with warnings.catch_warnings():  # the stage API's deprecation notice: this is the migration
+                warnings.filterwarnings("ignore", message=r"(?s).*stages", category=FutureWarning)
+                client.transition_model_version_stage(model_name, str(mv.version), "Archived")
 
 
-def _promote(client, model_name: str, version: str) -> None:
-    """Move stage ``Production`` (archiving the previous champion) and alias ``production``."""
-    with _silenced():
-        client.transition_model_version_stage(model_name, version, PRODUCTION_STAGE,
-                                              archive_existing_versions=True)
-    client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, version)
+def _move_aliases(client, model_name: str, version: str, promoted: bool, champion_version: str | None) -> None:
+    """``challenger`` to the decided version; ``production`` to it when promoted, else kept on the
+    champion (set there when an older roughml marked the champion by its stage only)."""
+    client.set_registered_model_alias(model_name, CHALLENGER_ALIAS, version)
+    serving = version if promoted else champion_version
+    if serving is None:
+        return
+    if aliases_of(client.get_registered_model(model_name)).get(PRODUCTION_ALIAS) != serving:
+        client.set_registered_model_alias(model_name, PRODUCTION_ALIAS, serving)
+    if promoted:
+        _retire_legacy_stage(client, model_name, keep_version=serving)
 
 
-def _record(client, run_id: str, model_name: str, decision: Decision) -> None:
+def _record(client, run_id: str, model_name: str, decision: Decision, split_digest: str | None) -> None:
     """Write the decision on the model version and on its run, so the registry explains itself."""
     tags = {
         TAG_TEST_RMS: repr(decision.challenger_rms),
@@ -252,6 +188,8 @@ def _record(client, run_id: str, model_name: str, decision: Decision) -> None:
         TAG_CHAMPION_RMS: "" if decision.champion_rms is None else repr(decision.champion_rms),
         TAG_REASON: decision.reason,
     }
+    if split_digest:
+        tags[TAG_TEST_SPLIT] = split_digest
     for key, value in tags.items():
         client.set_model_version_tag(model_name, decision.version, key, value)
         client.set_tag(run_id, key, value)
@@ -262,32 +200,38 @@ def _record(client, run_id: str, model_name: str, decision: Decision) -> None:
 
 
 def _register_and_decide(client, run_id: str, model_name: str, artifact_path_or_model_uri: str,
-                         challenger_rms: float) -> Decision:
+                         challenger_rms: float, split_digest: str | None, score: Scorer | None) -> Decision:
     """The registration steps of :func:`register_and_promote`; MLflow errors propagate."""
     _ensure_registered_model(client, model_name)
     existing = version_of_run(model_name, run_id)
     champion = current_champion(model_name)  # before registering: the challenger is not one yet
     champion_version = str(champion.version) if champion is not None else None
-    champion_rms = version_rms(champion) if champion is not None else None
-    if existing is None:
-        version = _register_version(run_id, model_name, artifact_path_or_model_uri, challenger_rms)
-    else:
-        version = existing
+    champion_rms, rescored, note = None, False, ""
+    if champion is not None and champion_version != existing and math.isfinite(challenger_rms):
+        champion_rms, rescored, note = champion_score(client, model_name, champion, split_digest, score)
+    elif champion is not None:
+        champion_rms = version_rms(champion)
+    version = existing
+    if version is None:
+        tags = {TAG_TEST_RMS: repr(challenger_rms), **({TAG_TEST_SPLIT: split_digest} if split_digest else {})}
+        version = _register_version(run_id, model_name, artifact_path_or_model_uri, tags)
     promoted, reason = _redecide(existing, challenger_rms, champion_version, champion_rms)
-    if promoted:
-        _promote(client, model_name, version)
+    _move_aliases(client, model_name, version, promoted, champion_version)
     decision = Decision(version=version, promoted=promoted, challenger_rms=challenger_rms,
-                        champion_version=champion_version, champion_rms=champion_rms, reason=reason)
-    _record(client, run_id, model_name, decision)
+                        champion_version=champion_version, champion_rms=champion_rms,
+                        reason=f"{note}; {reason}" if note else reason, champion_rescored=rescored)
+    _record(client, run_id, model_name, decision, split_digest)
     return decision
 
 
 def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_uri: str,
-                         test_rms: float) -> Decision:
+                         test_rms: float, *, test_split_digest: str | None = None,
+                         score_champion: Scorer | None = None) -> Decision:
     """Register the run's model as a new version and promote it if it beats the champion.
 
-    A run that is already registered keeps its version (no duplicate): the decision is made again
-    for that version, and a version that already serves stays as it is.
+    The decided version gets alias ``challenger``; a promoted one also gets ``production``. A run
+    that is already registered keeps its version (no duplicate): the decision is made again for
+    that version, and a version that already serves stays as it is.
 
     Parameters
     ----------
@@ -300,6 +244,11 @@ def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_ur
         an artifact path inside the run (``model``) which becomes ``runs:/<run_id>/model``.
     test_rms : float
         Headline rms error of ζ on the test split (lower is better).
+    test_split_digest : str, optional
+        Digest (md5) of the test split ``test_rms`` was measured on; recorded on the version.
+    score_champion : callable, optional
+        ``score(model_uri) -> rms`` on that same split. Called for the champion when its recorded
+        rms comes from another split (or an unknown one), so both are compared on the same data.
 
     Raises
     ------
@@ -308,93 +257,11 @@ def register_and_promote(run_id: str, model_name: str, artifact_path_or_model_ur
     """
     from mlflow.exceptions import MlflowException
 
-    client = _client()
-    challenger_rms = float(test_rms)
+    mlflow_client = registry_client()
     try:
-        return _register_and_decide(client, run_id, model_name, artifact_path_or_model_uri, challenger_rms)
+        return _register_and_decide(mlflow_client, run_id, model_name, artifact_path_or_model_uri, float(test_rms),
+                                    test_split_digest, score_champion)
     except MlflowException as exc:
         raise TrackingError(f"cannot register model {model_name!r}: {first_line(exc)}") from None
 
 
-# --- resolution ------------------------------------------------------------------------------------
-
-def _normalise_stage(stage: str) -> str:
-    for known in STAGES:
-        if stage.strip().lower() == known.lower():
-            return known
-    raise TrackingError(f"unknown model stage {stage!r}; expected one of {', '.join(STAGES)}")
-
-
-def resolve_model_uri(model_name: str, *, stage: str | None = None, alias: str | None = None,
-                      version: str | int | None = None, uri: str | None = None) -> str:
-    """Turn the user's choice of model into a concrete URI, with one clear line on failure.
-
-    At most one of ``stage``, ``alias``, ``version``, ``uri`` may be given; none means stage
-    ``Production``. Stage, alias and version are resolved to ``models:/<name>/<version>`` so the
-    version that served a prediction is explicit and cannot change mid-run; ``uri`` is returned
-    unchanged (any MLflow model URI or local path).
-
-    Raises
-    ------
-    TrackingError
-        No model named X registered; no version in the stage (the existing versions are listed);
-        unknown alias (known aliases listed); unknown version (existing versions listed).
-    """
-    chosen = [name for name, value in (("stage", stage), ("alias", alias), ("version", version),
-                                       ("uri", uri)) if value is not None]
-    if len(chosen) > 1:
-        raise TrackingError(f"choose only one of model stage, alias, version or URI (got {', '.join(chosen)})")
-    if uri is not None:
-        if not str(uri).strip():
-            raise TrackingError("empty model URI")
-        return str(uri).strip()
-    registered = _require_model(model_name)
-    if alias is not None:
-        return _uri_of_alias(model_name, alias, registered)
-    if version is not None:
-        return _uri_of_version(model_name, version, registered)
-    return _uri_of_stage(model_name, stage if stage is not None else PRODUCTION_STAGE, registered)
-
-
-def _uri_of_alias(model_name: str, alias: str, registered) -> str:
-    """``models:/<name>/<version>`` of the version holding ``alias``; the known aliases when none."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        mv = _client().get_model_version_by_alias(model_name, alias)
-    except MlflowException as exc:
-        if not _is_missing(exc) and "alias" not in str(exc).lower():
-            raise TrackingError(f"cannot resolve alias {alias!r}: {first_line(exc)}") from None
-        known = _aliases(registered)
-        listing = ", ".join(f"{a} -> v{v}" for a, v in sorted(known.items())) or "none"
-        raise TrackingError(f"model {model_name!r} has no alias {alias!r} (aliases: {listing})") from None
-    return f"models:/{model_name}/{mv.version}"
-
-
-def _uri_of_version(model_name: str, version: str | int, registered) -> str:
-    """``models:/<name>/<version>`` once the version is known to exist; the versions when not."""
-    from mlflow.exceptions import MlflowException
-
-    text = str(version).strip()
-    if not text.isdigit():
-        raise TrackingError(f"model version must be a positive integer, got {version!r}")
-    try:
-        mv = _client().get_model_version(model_name, text)
-    except MlflowException as exc:
-        if not _is_missing(exc):
-            raise TrackingError(f"cannot read version {text} of {model_name!r}: {first_line(exc)}") from None
-        raise TrackingError(f"model {model_name!r} has no version {text} "
-                            f"(versions: {describe_versions(list_versions(model_name), _aliases(registered))})") from None
-    return f"models:/{model_name}/{mv.version}"
-
-
-def _uri_of_stage(model_name: str, stage: str, registered) -> str:
-    """``models:/<name>/<version>`` of the newest version in ``stage``; the versions when none."""
-    wanted = _normalise_stage(stage)
-    versions = list_versions(model_name)
-    in_stage = [mv for mv in versions if (mv.current_stage or "None").lower() == wanted.lower()]
-    if not in_stage:
-        raise TrackingError(f"model {model_name!r} has no version in stage {wanted!r} "
-                            f"(versions: {describe_versions(versions, _aliases(registered))})")
-    newest = max(in_stage, key=lambda mv: int(mv.version))
-    return f"models:/{model_name}/{newest.version}"

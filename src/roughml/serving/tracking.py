@@ -89,9 +89,11 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"mlflow(\.|$)")
-    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
-    warnings.filterwarnings("ignore", message=r"(?s).*[Mm]odel registry stages")
+    # Appended, not prepended: filters set by the caller (the test suite turns MLflow's
+    # FutureWarnings into errors) keep precedence; a plain CLI run has none and stays quiet.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"mlflow(\.|$)", append=True)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)", append=True)
+    warnings.filterwarnings("ignore", message=r"(?s).*[Mm]odel registry stages", append=True)
 
 
 def probe_http(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
