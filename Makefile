@@ -8,7 +8,7 @@ export DVC_NO_ANALYTICS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test bench clean lock
+.PHONY: install run test bench clean lock browser serve
 
 # Exact versions and hashes from requirements.lock (`make lock` re-resolves it), then roughml itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -24,9 +24,24 @@ run: install
 	$(BIN)/dvc repro
 	$(BIN)/roughml predict --model-stage Production examples/lab --output predictions.csv
 
+SERVE_PORT ?= 5001
+MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
+
+## serve the registry's champion (alias production) over REST: POST http://127.0.0.1:$(SERVE_PORT)/invocations
+serve: install
+	MLFLOW_TRACKING_URI=$(MLFLOW_TRACKING_URI) $(BIN)/mlflow models serve -m "models:/roughml@production" \
+	  --env-manager local -h 127.0.0.1 -p $(SERVE_PORT)
+
 ## install and run the tests
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
+
+## a headless Chromium for the report's browser test: Debian's package when we may install it
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "no Chromium and no way to install it here: the report's browser test will be skipped (apt-get install chromium)"
 
 bench: install
 	$(BIN)/python benchmarks/bench_synth.py
@@ -34,6 +49,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_predict.py
 	$(BIN)/python benchmarks/bench_accuracy.py
 	$(BIN)/python benchmarks/bench_length.py
+	$(BIN)/python benchmarks/bench_sample.py
 
 ## re-resolve requirements.lock from pyproject.toml (needs the network; commit the result)
 lock:

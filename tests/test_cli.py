@@ -307,9 +307,9 @@ def test_predict_without_registered_model(mixed_folder, workdir):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["--model-stage", "Staging"], ["'Staging'", "versions: 1 (Production"]),
+    (["--model-stage", "Archived"], ["model stage 'Archived' has no alias", "choose a version or an alias"]),
     (["--model-alias", "champion"], ["no alias 'champion'", "production -> v1"]),
-    (["--model-version", "99"], ["no version 99", "versions: 1 (Production"]),
+    (["--model-version", "99"], ["no version 99", "versions: 1 (aliases challenger, production)"]),
 ], ids=["stage", "alias", "version"])
 def test_predict_unknown_model_choice(registry_store, mixed_folder, workdir, args, fragments):
     proc = run_cli(["predict", str(mixed_folder), *args, "--output", "p.csv"], workdir, registry_store)

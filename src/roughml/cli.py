@@ -7,11 +7,12 @@ exit code 2; batch commands exit 1 when some rows are errors and 0 when all are 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, NoReturn, Optional
+from typing import Callable, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -158,8 +159,8 @@ def _check_output(output: Path) -> None:
         fail(f"{output}: is a folder; give a file name for --output (.csv or .json)")
 
 
-def _write_and_summarise(rows, output: Path) -> None:
-    """Write the rows atomically, print the summary, exit 1 when some rows are errors."""
+def _write_and_summarise(rows, output: Path, then: Callable[[], None] | None = None) -> None:
+    """Write the rows atomically, print the summary, call ``then``, exit 1 when some rows are errors."""
     from roughml.serving.rows import exit_code, summary_table, write_rows
 
     try:
@@ -168,6 +169,8 @@ def _write_and_summarise(rows, output: Path) -> None:
         fail(f"{output}: cannot write results ({exc.strerror or exc})")
     out.print(summary_table(rows), soft_wrap=False)
     out.print(f"{len(rows)} rows -> {output}")
+    if then is not None:
+        then()
     code = exit_code(rows)
     if code:
         raise typer.Exit(code)
@@ -202,8 +205,8 @@ class Stage(str, Enum):
 
 @app.command()
 def predict(folder: Path = typer.Argument(..., help="Folder of images (or one image file)."),
-            model_stage: Optional[Stage] = typer.Option(None, "--model-stage", help="Registry stage (default Production)."),
-            model_alias: Optional[str] = typer.Option(None, "--model-alias", help="Registry alias, e.g. production."),
+            model_stage: Optional[Stage] = typer.Option(None, "--model-stage", help="Registry stage, read as an alias (stages are deprecated in MLflow 3): Production = production, Staging = challenger."),
+            model_alias: Optional[str] = typer.Option(None, "--model-alias", show_default="production", help="Registry alias: production (the champion) or challenger (the last version registered)."),
             model_version: Optional[int] = typer.Option(None, "--model-version", help="Registry version number."),
             model_uri: Optional[str] = typer.Option(None, "--model-uri", help="Any MLflow model URI (runs:/…, models:/…, a path)."),
             model_name: Optional[str] = typer.Option(None, "--model-name", help="Registered model name (default: params.yaml register.model_name, else roughml)."),
@@ -211,27 +214,76 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
             tracking_uri: Optional[str] = TRACKING_OPTION,
             recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
             all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs."),
-            classical: bool = typer.Option(True, "--classical/--no-classical", help="Also run the Whittle fit (zeta_classical); --no-classical is several times faster.")) -> None:
+            classical: bool = typer.Option(True, "--classical/--no-classical", help="Also run the Whittle fit (zeta_classical); --no-classical is several times faster."),
+            report: Optional[Path] = typer.Option(None, "--report", help="Also write an ensemble report of the batch to this folder: summary.json, index.html, walls.csv."),
+            fit_min_px: float = typer.Option(5.0, "--fit-min-px", min=1.0, help="Smallest scale (px) of the report's classical ensemble fit: 5-10x the optical blur sigma."),
+            fit_max_px: Optional[float] = typer.Option(None, "--fit-max-px", min=2.0, help="Largest scale (px) of that fit (default: a quarter of the shortest wall)."),
+            track: bool = typer.Option(False, "--track", help="Log the report and the per-wall table as an MLflow run in experiment roughml-predictions.")) -> None:
     """Estimate ζ for every image in FOLDER with a registered model (plus the classical fit beside it)."""
     with reported_errors():
         chosen = [x for x in (model_stage, model_alias, model_version, model_uri) if x is not None]
         if len(chosen) > 1:
             fail("give only one of --model-stage, --model-alias, --model-version, --model-uri")
+        if (report is not None or track) and not classical:
+            fail("--report and --track need the classical fit (the walls' profiles): drop --no-classical")
+        if report is not None and report.exists() and not report.is_dir():
+            fail(f"{report}: is a file; give a folder for --report")
         from roughml.serving import tracking
         from roughml.serving.inputs import list_inputs
         from roughml.serving.predict import predict_folder
         from roughml.serving.registry import resolve_model_uri
 
         _check_output(output)
-        n = len(list_inputs(folder, recursive, exclude=[output]))  # a missing folder fails before MLflow starts
+        exclude = [output, *_report_files(report)]
+        n = len(list_inputs(folder, recursive, exclude=exclude))  # a missing folder fails before MLflow starts
         tracking.configure(tracking_uri)
-        uri = resolve_model_uri(model_name or _default_model_name(),  # no choice: stage Production
+        uri = resolve_model_uri(model_name or _default_model_name(),  # no choice: alias production
                                 stage=model_stage.value if model_stage else None, alias=model_alias,
                                 version=model_version, uri=model_uri)
         with _progress(n, "predicting") as advance:
             rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance,
-                                  classical=classical, exclude=[output])
-        _write_and_summarise(rows, output)
+                                  classical=classical, exclude=exclude)
+        then = None
+        if report is not None or track:  # after the predictions are safely written
+            then = functools.partial(_ensemble_report, rows, report, uri, folder, (fit_min_px, fit_max_px), track)
+        _write_and_summarise(rows, output, then)
+
+
+def _report_files(report: Path | None) -> list[Path]:
+    """The report's own files, kept out of the inputs when the report folder lies inside them."""
+    if report is None:
+        return []
+    from roughml.serving.report import report_files
+
+    return report_files(report)
+
+
+def _ensemble_report(rows, report: Path | None, uri: str, folder: Path, window: tuple[float, float | None],
+                     track: bool) -> None:
+    """Write the ensemble report (to a temporary folder when only tracked), print it, log it."""
+    import tempfile
+
+    from roughml.serving.report import track_report, write_report
+
+    with tempfile.TemporaryDirectory(prefix="roughml-report-") as scratch:
+        target = report if report is not None else Path(scratch) / "report"
+        data = write_report(rows, target, model=uri, min_scale_px=window[0], max_scale_px=window[1])
+        summary = data.summary
+        zeta, ci = summary["zeta"], summary["zeta_ci95"]
+        if zeta is not None and None not in ci:
+            out.print(f"ensemble ζ = {zeta:.3f} (95 % {ci[0]:.3f}–{ci[1]:.3f}) over {summary['n_walls']} walls, "
+                      f"spread {summary['spread']:.3f}", highlight=False)
+        zeta, ci = summary["zeta_classical"], summary["zeta_classical_ci95"]
+        if zeta is not None and None not in ci:
+            out.print(f"classical ensemble ζ = {zeta:.3f} (95 % {ci[0]:.3f}–{ci[1]:.3f}), S(q) over "
+                      f"{summary['fit_window_px'][0]:g}–{summary['fit_window_px'][1]:g} px", highlight=False)
+        for warning in summary["warnings"]:
+            err.print(f"warning: {escape(warning)}", highlight=False, soft_wrap=True)
+        if report is not None:
+            out.print(f"report -> {report / 'index.html'}", highlight=False)
+        if track:
+            run_id = track_report(data, target, source=folder)
+            out.print(f"report logged to MLflow experiment roughml-predictions, run {run_id}", highlight=False)
 
 
 def _default_model_name() -> str:

@@ -21,21 +21,30 @@ import numpy as np
 
 from roughml.core.errors import RoughmlError
 from roughml.serving.inputs import read_items
-from roughml.serving.rows import error_record
+from roughml.serving.rows import PROFILE_KEY, WallProfile, error_record
 
 #: What the per-image work returns: the output record (``zeta``/``zeta_std`` still NaN, filled
 #: by the network) and the canonical model input (float32), or None for an error record.
 Prepared = tuple[dict[str, Any], "np.ndarray | None"]
 
 
-def _classical(gray: np.ndarray, found) -> float:
-    """Classical Whittle ζ of the same decoded image; NaN when it fails (the row stays ok)."""
-    try:
-        from roughml.imaging.classical import estimate_image
+def _classical(gray: np.ndarray, found) -> tuple[float, np.ndarray | None]:
+    """Classical Whittle ζ of the same decoded image and the wall profile h(x) it was fitted on.
 
-        return float(estimate_image(gray, orientation=found).zeta)
+    The steps of :func:`roughml.imaging.classical.estimate_image`, spelt out so that the profile
+    (the costly part) is kept for the ensemble report (:mod:`roughml.serving.report`) instead of
+    being extracted twice. (NaN, None) when it fails: the row stays ok.
+    """
+    try:
+        from roughml.imaging import detection
+        from roughml.physics.spectral import estimate_profile
+
+        canonical = np.asarray(detection.canonicalize(gray, found))
+        h = detection.extract_profile(canonical)
+        noise = "quantisation" if detection.is_two_level(canonical) else "free"
+        return float(estimate_profile(h, noise)[0]), h.astype(np.float32)
     except Exception:  # noqa: BLE001 - the classical value is a comparison, never a reason to fail
-        return math.nan
+        return math.nan, None
 
 
 def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classical: bool) -> Prepared:
@@ -54,7 +63,8 @@ def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classic
     error : str or None
         Why the image could not be read (used when ``gray`` is None).
     classical : bool
-        Also fill ``zeta_classical`` with the Whittle estimate (NaN otherwise).
+        Also fill ``zeta_classical`` with the Whittle estimate (NaN otherwise), and keep the wall
+        profile it was fitted on under :data:`roughml.serving.rows.PROFILE_KEY`.
     """
     from roughml.imaging import detection
     from roughml.imaging.canonical import prepare
@@ -69,10 +79,12 @@ def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classic
         return error_record(label, str(exc), gray.shape), None
     except Exception as exc:  # noqa: BLE001 - a pathological image must not stop the batch
         return error_record(label, f"preprocessing failed: {exc}", gray.shape), None
-    record = {"path": label, "zeta": math.nan, "zeta_std": math.nan,
-              "zeta_classical": _classical(gray, found) if classical else math.nan,
+    zeta_classical, profile = _classical(gray, found) if classical else (math.nan, None)
+    record = {"path": label, "zeta": math.nan, "zeta_std": math.nan, "zeta_classical": zeta_classical,
               "orientation": f"{prepared.orientation}/{prepared.bright_side}", "width": int(gray.shape[1]),
               "height": int(gray.shape[0]), "status": "ok", "message": ""}
+    if profile is not None:
+        record[PROFILE_KEY] = WallProfile(profile)  # not an output column: for the ensemble report only
     return record, prepared.image
 
 

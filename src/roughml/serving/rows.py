@@ -18,7 +18,7 @@ import csv
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -33,11 +33,48 @@ if TYPE_CHECKING:  # rich is imported when a table is made: worker processes imp
 #: Output columns, in order: of the CSV / JSON tables and of the pyfunc's DataFrame alike.
 COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status",
            "message")
+#: Record key of the wall profile h(x) (float32, px) that ``zeta_classical`` was fitted on; absent
+#: when the classical fit was not run or failed. Not an output column: it is carried on
+#: :attr:`Row.profile` to the ensemble report (:mod:`roughml.serving.report`) only.
+PROFILE_KEY = "profile"
+
+
+class WallProfile:
+    """A wall profile h(x) as carried in a record: an array that compares by value.
+
+    Why a wrapper: records are plain dicts that callers (and tests) compare with ``==``; a bare
+    NumPy array in one would make that comparison raise. ``np.asarray(profile)`` gives the array.
+    """
+
+    __slots__ = ("heights",)
+    __hash__ = None  # type: ignore[assignment]  # mutable contents, like the array itself
+
+    def __init__(self, heights: np.ndarray) -> None:
+        self.heights = np.asarray(heights)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WallProfile) and np.array_equal(self.heights, other.heights)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.heights if dtype is None else self.heights.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        return int(self.heights.size)
+
+    def __getstate__(self) -> np.ndarray:  # pickled between worker processes
+        return self.heights
+
+    def __setstate__(self, heights: np.ndarray) -> None:
+        self.heights = heights
 
 
 @dataclass
 class Row:
-    """One output row. Numbers are None on error rows; ``message`` is '' when ok."""
+    """One output row. Numbers are None on error rows; ``message`` is '' when ok.
+
+    ``profile`` is the extracted wall h(x) behind ``zeta_classical`` (None when not computed); it
+    is not an output column and takes no part in comparisons.
+    """
 
     path: str
     zeta: float | None = None
@@ -48,6 +85,7 @@ class Row:
     height: int | None = None
     status: str = "ok"
     message: str = ""
+    profile: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def error_record(label: str, message: str, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
@@ -69,7 +107,8 @@ def record_row(record: dict[str, Any]) -> Row:
     values = {column: plain(record.get(column)) for column in COLUMNS}
     if values["orientation"] == "":
         values["orientation"] = None
-    return Row(**values)
+    profile = record.get(PROFILE_KEY)
+    return Row(**values, profile=None if profile is None else np.asarray(profile))
 
 
 def error_row(label: str, message: str, gray: np.ndarray | None = None) -> Row:
@@ -79,7 +118,7 @@ def error_row(label: str, message: str, gray: np.ndarray | None = None) -> Row:
 
 def rows_as_dicts(rows: Iterable[Row]) -> list[dict]:
     """Rows as plain dicts with keys in ``COLUMNS`` order (NaN and NumPy scalars made plain)."""
-    return [{key: plain(asdict(row)[key]) for key in COLUMNS} for row in rows]
+    return [{key: plain(getattr(row, key)) for key in COLUMNS} for row in rows]
 
 
 def write_rows(rows: Iterable[Row], path: str | os.PathLike) -> None:
