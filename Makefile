@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_accuracy.py
 	$(BIN)/python benchmarks/bench_length.py
 	$(BIN)/python benchmarks/bench_sample.py
+	$(BIN)/python benchmarks/bench_generalization.py
 
 ## re-resolve requirements.lock from pyproject.toml (needs the network; commit the result)
 lock:
