@@ -37,3 +37,19 @@ def mixed_folder(tmp_path: Path) -> Path:
     (folder / "sub").mkdir()
     Image.fromarray(_wall(5)).save(folder / "sub" / "deep.png")
     return folder
+
+
+def register_tiny_model(root: Path, experiment: str) -> None:
+    """A tiny untrained roughml regressor, logged from ``root`` and promoted (alias production) in
+    the active tracking store: what the serving tests serve."""
+    import mlflow
+
+    from roughml.learning.model import build_model
+    from roughml.serving import pyfunc, registry, tracking
+
+    keras_file = root / "model.keras"
+    build_model("regressor", stem_filters=2, tower_filters=4, tower_levels=3).save(keras_file)
+    tracking.configure()
+    with mlflow.start_run(experiment_id=tracking.ensure_experiment(experiment)) as run:
+        info = pyfunc.log_model(keras_file)
+    assert registry.register_and_promote(run.info.run_id, "roughml", info.model_uri, 0.2).promoted

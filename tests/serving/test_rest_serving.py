@@ -24,9 +24,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from roughml.serving import pyfunc as pyfunc_model
-from roughml.serving import registry, tracking
 from roughml.serving.rows import COLUMNS
+from tests.serving.conftest import register_tiny_model
 
 BIN = Path(sys.executable).parent
 #: Bounded waits: the server's start (TensorFlow import and model load) and each request.
@@ -47,18 +46,6 @@ def _wall_png(path: Path, seed: int) -> Path:
     return path
 
 
-def _register_tiny_model(root: Path) -> None:
-    """A tiny untrained roughml regressor, logged and promoted (alias production) in ``root``'s store."""
-    import mlflow
-
-    from roughml.learning.model import build_model
-
-    keras_file = root / "model.keras"
-    build_model("regressor", stem_filters=2, tower_filters=4, tower_levels=3).save(keras_file)
-    tracking.configure()
-    with mlflow.start_run(experiment_id=tracking.ensure_experiment("roughml-serve-test")) as run:
-        info = pyfunc_model.log_model(keras_file)
-    assert registry.register_and_promote(run.info.run_id, "roughml", info.model_uri, 0.2).promoted
 
 
 def _post(url: str, payload: dict) -> list[dict]:
@@ -105,7 +92,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @pytest.fixture()
 def served_model(sqlite_tracking, tmp_path):
     """``mlflow models serve -m models:/roughml@production`` on a free 127.0.0.1 port; yields its URL."""
-    _register_tiny_model(tmp_path)
+    register_tiny_model(tmp_path, "roughml-serve-test")
     port = _free_port()
     exe = BIN / "mlflow"
     command = [str(exe), "models", "serve", "-m", "models:/roughml@production", "--env-manager", "local",

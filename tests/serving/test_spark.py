@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 
 from roughml.serving import pyfunc as pyfunc_model
-from roughml.serving import registry, tracking
 from roughml.serving.rows import COLUMNS
+from tests.serving.conftest import register_tiny_model
 
 #: The struct the README's example asks for: every output column, in order, with its Spark type.
 RESULT_TYPE = ("path string, zeta double, zeta_std double, zeta_classical double, orientation string, "
@@ -54,21 +54,10 @@ def spark(monkeypatch):
     session.stop()
 
 
-def _register_tiny_model(root: Path) -> None:
-    import mlflow
-
-    from roughml.learning.model import build_model
-
-    keras_file = root / "model.keras"
-    build_model("regressor", stem_filters=2, tower_filters=4, tower_levels=3).save(keras_file)
-    tracking.configure()
-    with mlflow.start_run(experiment_id=tracking.ensure_experiment("roughml-spark-test")) as run:
-        info = pyfunc_model.log_model(keras_file)
-    assert registry.register_and_promote(run.info.run_id, "roughml", info.model_uri, 0.2).promoted
 
 
 def test_readme_spark_example(sqlite_tracking, tmp_path, spark):
-    _register_tiny_model(tmp_path)
+    register_tiny_model(tmp_path, "roughml-spark-test")
     rng = np.random.default_rng(3)
     paths = []
     for i in range(3):
