@@ -28,7 +28,10 @@ def tiny_data(tmp_path_factory):
     return data
 
 
-def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_path):
+def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_path, monkeypatch):
+    # sample system metrics every 0.2 s (default 10 s) so that a seconds-long training logs some
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.2")
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", "1")
     params = tiny_params(epochs=2)
     result = run_training(params, tiny_data, tmp_path / "models")
     assert (tmp_path / "models" / "model.keras").exists()
@@ -45,6 +48,7 @@ def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_pa
     for name in ("loss", "val_loss", "val_rms", "val_accuracy"):
         steps = [m.step for m in client.get_metric_history(result.run_id, name)]
         assert steps == [0, 1], name
+    assert any(name.startswith("system/cpu_utilization") for name in run.data.metrics), run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"plots", "keras"} <= artifacts
     logged_models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id],

@@ -153,8 +153,9 @@ def _tracked_run(backup_dir: Path, experiment_id: str) -> Iterator[tuple[Any, bo
     resume_run = run_id_file.read_text().strip() if run_id_file.exists() else None
     # A DVC experiment's name (dvc exp run) names the MLflow run, so the two lists line up.
     experiment_name = os.environ.get("DVC_EXP_NAME") or None
+    # System metrics (CPU, memory, GPU when there is one) sampled during training, MLflow's own monitor.
     with mlflow.start_run(run_id=resume_run, experiment_id=None if resume_run else experiment_id,
-                          run_name=None if resume_run else experiment_name,
+                          run_name=None if resume_run else experiment_name, log_system_metrics=True,
                           tags={"dvc.experiment": experiment_name} if experiment_name and not resume_run else None) as run:
         backup_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_id_file, run.info.run_id)
