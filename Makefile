@@ -22,7 +22,7 @@ install: $(STAMP)
 ## install, rebuild everything from params.yaml, then estimate ζ for the shipped example images
 run: install
 	$(BIN)/dvc repro
-	$(BIN)/roughml predict --model-stage Production examples/lab --output predictions.csv
+	$(BIN)/roughml predict --model-alias production examples/lab --output predictions.csv
 
 SERVE_PORT ?= 5001
 MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
