@@ -16,10 +16,30 @@ import pytest
 _TRACKING_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until_answers(proc: subprocess.Popen, url: str, log: Path, timeout_s: float) -> None:
+    """Poll ``url`` until it answers 200; fail with the server's log when it exits or times out.
+
+    Shared by the fixtures that start real servers (``mlflow server``, ``mlflow models serve``).
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{url}: server exited with {proc.returncode}: "
+                                 f"{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url}: no answer within {timeout_s:.0f} s: {log.read_text(errors='replace')[-3000:]}")
 
 
 def _tracking_at(uri: str, workdir: Path, monkeypatch: pytest.MonkeyPatch):
@@ -60,7 +80,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
     Yields its ``http://127.0.0.1:<port>`` URI; the process is terminated at the end of the session.
     """
     root = tmp_path_factory.mktemp("mlflow_server")
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("mlflow")
     command = [str(exe) if exe.exists() else shutil.which("mlflow") or "mlflow", "server",
                "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
@@ -70,21 +90,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
     log = open(root / "server.log", "wb")
     proc = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90.0
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited with {proc.returncode}: "
-                                   f"{(root / 'server.log').read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(uri + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not answer /health within 90 s")
-            time.sleep(0.5)
+        wait_until_answers(proc, uri + "/health", root / "server.log", timeout_s=90.0)
         yield uri
     finally:
         proc.terminate()

@@ -12,10 +12,8 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,6 +23,7 @@ import pytest
 from PIL import Image
 
 from roughml.serving.rows import COLUMNS
+from tests.conftest import free_port, wait_until_answers
 from tests.serving.conftest import register_tiny_model
 
 BIN = Path(sys.executable).parent
@@ -33,19 +32,11 @@ START_TIMEOUT_S = 240.0
 REQUEST_TIMEOUT_S = 120.0
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wall_png(path: Path, seed: int) -> Path:
     rng = np.random.default_rng(seed)
     h = 32 + np.cumsum(rng.normal(0.0, 1.0, 64))
     Image.fromarray(np.where(np.arange(64)[None, :] < (h - h.mean() + 32)[:, None], 40, 210).astype(np.uint8)).save(path)
     return path
-
-
 
 
 def _post(url: str, payload: dict) -> list[dict]:
@@ -56,22 +47,6 @@ def _post(url: str, payload: dict) -> list[dict]:
             return json.loads(response.read())["predictions"]
     except urllib.error.HTTPError as exc:
         raise AssertionError(f"HTTP {exc.code}: {exc.read()[:2000]!r}") from None
-
-
-def _wait_for_ping(proc: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"mlflow models serve exited with {proc.returncode}: "
-                                 f"{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(base + "/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"no /ping within {START_TIMEOUT_S:.0f} s: {log.read_text(errors='replace')[-3000:]}")
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -93,7 +68,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def served_model(sqlite_tracking, tmp_path):
     """``mlflow models serve -m models:/roughml@production`` on a free 127.0.0.1 port; yields its URL."""
     register_tiny_model(tmp_path, "roughml-serve-test")
-    port = _free_port()
+    port = free_port()
     exe = BIN / "mlflow"
     command = [str(exe), "models", "serve", "-m", "models:/roughml@production", "--env-manager", "local",
                "-h", "127.0.0.1", "-p", str(port)]
@@ -104,7 +79,7 @@ def served_model(sqlite_tracking, tmp_path):
         proc = subprocess.Popen(command, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
     try:
-        _wait_for_ping(proc, f"http://127.0.0.1:{port}", log)
+        wait_until_answers(proc, f"http://127.0.0.1:{port}/ping", log, START_TIMEOUT_S)
         yield f"http://127.0.0.1:{port}"
     finally:
         _stop(proc)
