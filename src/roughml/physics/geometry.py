@@ -76,3 +76,18 @@ def canonical_view(image: np.ndarray, orientation: str, bright_side: str) -> np.
         raise ValueError(f"expected a 2-D image, got shape {arr.shape}")
     out = arr.T if transpose else arr
     return out[:, ::-1] if flip else out
+
+
+def image_coordinates(rows: np.ndarray, cols: np.ndarray, canonical_width: int, orientation: str,
+                      bright_side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Image (row, column) of points given in the canonical view's (row, column).
+
+    The inverse of :func:`canonical_view` applied to coordinates, so that what was measured on the
+    canonical view (a wall's profile, its centroid) can be drawn on the image it came from.
+    ``canonical_width`` is the canonical view's number of columns.
+    """
+    flip, transpose = _transform(orientation, bright_side)
+    rows, cols = np.asarray(rows, dtype=np.float64), np.asarray(cols, dtype=np.float64)
+    if flip:
+        cols = (canonical_width - 1) - cols
+    return (cols, rows) if transpose else (rows, cols)

@@ -28,6 +28,10 @@ QUANTISATION_VARIANCE = 1.0 / 12.0
 MIN_PROFILE_LENGTH = 16
 
 
+#: Lowest modes (n = 1, 2) of a closed wall's periodic profile that the ellipse reference altered.
+PERIODIC_SKIPPED_MODES = 2
+
+
 def cramer_rao_bound(length: int) -> float:
     """Lower bound on the rms error of an unbiased ζ estimate from ``length`` points.
 
@@ -170,14 +174,22 @@ def _whittle_from_spectrum(q: np.ndarray, power: np.ndarray, length: int,
     return float(theta[0]), standard_error(log_q, theta, hess, zeta_bounds, crb, noise == "free")
 
 
-def estimate_profile(h: np.ndarray, noise: str = "quantisation") -> tuple[float, float, float]:
-    """(Whittle ζ, its standard error, structure-factor ζ) of one profile, from one periodogram."""
+def estimate_profile(h: np.ndarray, noise: str = "quantisation", *,
+                     periodic: bool = False) -> tuple[float, float, float]:
+    """(Whittle ζ, its standard error, structure-factor ζ) of one profile, from one periodogram.
+
+    ``periodic`` is for a closed wall's displacement u(s) along its arc, measured from a smooth
+    reference (centre and ellipse): its periodogram needs no end matching (the mean is removed),
+    and the lowest ``PERIODIC_SKIPPED_MODES`` modes are left out of both fits because removing
+    the reference shape altered them.
+    """
     if noise not in NOISE_MODELS:
         raise ValueError(f"noise must be one of {NOISE_MODELS}, got {noise!r}")
     h = np.asarray(h, dtype=np.float64)
     if h.ndim != 1 or h.size < MIN_PROFILE_LENGTH:
         raise ValueError(f"expected a 1-D profile of at least {MIN_PROFILE_LENGTH} points, got shape {h.shape}")
-    q, power = periodogram(h, "endmatch")
+    q, power = periodogram(h, "mean" if periodic else "endmatch")
+    first = PERIODIC_SKIPPED_MODES if periodic else 0
     last = h.size // 2 - 1
-    zeta, zeta_std = _whittle_from_spectrum(q[:last], power[:last], h.size, (0.0, 2.0), noise)
-    return zeta, zeta_std, (-_low_q_slope(q, power, 0.25) - 1.0) / 2.0
+    zeta, zeta_std = _whittle_from_spectrum(q[first:last], power[first:last], h.size, (0.0, 2.0), noise)
+    return zeta, zeta_std, (-_low_q_slope(q[first:], power[first:], 0.25) - 1.0) / 2.0
