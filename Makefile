@@ -23,6 +23,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/dvc repro
 	$(BIN)/roughml predict --model-alias production examples/lab --output predictions.csv
+	$(BIN)/roughml predict --model-alias production examples/frames --output frame_predictions.csv --overlays overlays
 
 SERVE_PORT ?= 5001
 MLFLOW_TRACKING_URI ?= sqlite:///$(CURDIR)/mlflow.db
@@ -51,6 +52,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_length.py
 	$(BIN)/python benchmarks/bench_sample.py
 	$(BIN)/python benchmarks/bench_generalization.py
+	$(BIN)/python benchmarks/bench_frames.py
 
 ## re-resolve requirements.lock from pyproject.toml (needs the network; commit the result)
 lock:

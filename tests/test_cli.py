@@ -29,7 +29,7 @@ from PIL import Image
 
 from tests.tiny import REPO, TINY_PARAMS, write_params
 
-HEADER = "path,zeta,zeta_std,zeta_classical,orientation,width,height,status,message"
+HEADER = "path,wall,kind,zeta,zeta_std,zeta_classical,length_px,x,y,orientation,width,height,status,message"
 #: Files of the mixed folder that are good images: name -> (orientation, height, width).
 GOOD = {
     "clean_a.png": ("vertical", 96, 64),

@@ -180,7 +180,7 @@ def _write_and_summarise(rows, output: Path, then: Callable[[], None] | None = N
 def estimate(folder: Path = typer.Argument(..., help="Folder of images (or one image file)."),
              output: Path = typer.Option(Path("results.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
              recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
-             all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs.")) -> None:
+             all_pages: bool = typer.Option(True, "--all-pages/--first-page", help="Measure every page of multi-page TIFFs (stacks), or only the first.")) -> None:
     """Classical estimate of ζ (Whittle fit of the extracted profile) for every image in FOLDER."""
     with reported_errors():
         from roughml.serving.estimate import estimate_folder
@@ -213,12 +213,13 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
             output: Path = typer.Option(Path("predictions.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
             tracking_uri: Optional[str] = TRACKING_OPTION,
             recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
-            all_pages: bool = typer.Option(False, "--all-pages", help="One row per page of multi-page TIFFs."),
+            all_pages: bool = typer.Option(True, "--all-pages/--first-page", help="Measure every page of multi-page TIFFs (stacks), or only the first."),
             classical: bool = typer.Option(True, "--classical/--no-classical", help="Also run the Whittle fit (zeta_classical); --no-classical is several times faster."),
             report: Optional[Path] = typer.Option(None, "--report", help="Also write an ensemble report of the batch to this folder: summary.json, index.html, walls.csv."),
             fit_min_px: float = typer.Option(5.0, "--fit-min-px", min=1.0, help="Smallest scale (px) of the report's classical ensemble fit: 5-10x the optical blur sigma."),
             fit_max_px: Optional[float] = typer.Option(None, "--fit-max-px", min=2.0, help="Largest scale (px) of that fit (default: a quarter of the shortest wall)."),
-            track: bool = typer.Option(False, "--track", help="Log the report and the per-wall table as an MLflow run in experiment roughml-predictions.")) -> None:
+            track: bool = typer.Option(False, "--track", help="Log the report and the per-wall table as an MLflow run in experiment roughml-predictions."),
+            overlays: Optional[Path] = typer.Option(None, "--overlays", help="Also draw every measured wall, labelled with its ζ, on a PNG per image (or page) in this folder.")) -> None:
     """Estimate ζ for every image in FOLDER with a registered model (plus the classical fit beside it)."""
     with reported_errors():
         chosen = [x for x in (model_stage, model_alias, model_version, model_uri) if x is not None]
@@ -226,15 +227,16 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
             fail("give only one of --model-stage, --model-alias, --model-version, --model-uri")
         if (report is not None or track) and not classical:
             fail("--report and --track need the classical fit (the walls' profiles): drop --no-classical")
-        if report is not None and report.exists() and not report.is_dir():
-            fail(f"{report}: is a file; give a folder for --report")
+        for option, place in (("--report", report), ("--overlays", overlays)):
+            if place is not None and place.exists() and not place.is_dir():
+                fail(f"{place}: is a file; give a folder for {option}")
         from roughml.serving import tracking
         from roughml.serving.inputs import list_inputs
         from roughml.serving.predict import predict_folder
         from roughml.serving.registry import resolve_model_uri
 
         _check_output(output)
-        exclude = [output, *_report_files(report)]
+        exclude = [output, *_report_files(report), *_overlay_files(overlays)]
         n = len(list_inputs(folder, recursive, exclude=exclude))  # a missing folder fails before MLflow starts
         tracking.configure(tracking_uri)
         uri = resolve_model_uri(model_name or _default_model_name(),  # no choice: alias production
@@ -243,10 +245,30 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
         with _progress(n, "predicting") as advance:
             rows = predict_folder(folder, uri, recursive=recursive, all_pages=all_pages, progress=advance,
                                   classical=classical, exclude=exclude)
-        then = None
-        if report is not None or track:  # after the predictions are safely written
-            then = functools.partial(_ensemble_report, rows, report, uri, folder, (fit_min_px, fit_max_px), track)
-        _write_and_summarise(rows, output, then)
+        steps = []  # after the predictions are safely written
+        if report is not None or track:
+            steps.append(functools.partial(_ensemble_report, rows, report, uri, folder, (fit_min_px, fit_max_px), track))
+        if overlays is not None:
+            steps.append(functools.partial(_overlays, rows, overlays))
+        _write_and_summarise(rows, output, (lambda: [step() for step in steps]) if steps else None)
+
+
+def _overlay_files(overlays: Path | None) -> list[Path]:
+    """Pictures already in the overlay folder, kept out of the inputs when it lies inside them."""
+    if overlays is None or not overlays.is_dir():
+        return []
+    return sorted(overlays.glob("*.png"))
+
+
+def _overlays(rows, folder: Path) -> None:
+    """Write the overlay pictures and say where they are."""
+    from roughml.serving.overlays import write_overlays
+
+    try:
+        written = write_overlays(rows, folder)
+    except OSError as exc:
+        fail(f"{folder}: cannot write overlay pictures ({exc.strerror or exc})")
+    out.print(f"{len(written)} overlay pictures -> {folder}")
 
 
 def _report_files(report: Path | None) -> list[Path]:
@@ -312,14 +334,18 @@ def samples(out_path: Path = typer.Option(Path("gallery.png"), "--out", help="PN
 @app.command(hidden=True)
 def examples(out_dir: Path = typer.Option(Path("examples/lab"), "--out", help="Folder to write."),
              params: Path = PARAMS_OPTION,
-             count: int = typer.Option(8, "--count", min=1, max=100)) -> None:
-    """Re-create the shipped synthetic example images and their truth.csv."""
+             count: int = typer.Option(8, "--count", min=1, max=100),
+             frames_dir: Path = typer.Option(Path("examples/frames"), "--frames-out", help="Folder for the full-frame examples.")) -> None:
+    """Re-create the shipped synthetic example images (single walls and full frames) and their truth."""
     with reported_errors(params):
-        from roughml.data.examples import write_examples
+        from roughml.data.examples import write_examples, write_frame_examples
         from roughml.core.config import generate_params
 
-        paths = write_examples(generate_params(_params(params)), out_dir, n=count)
+        generate = generate_params(_params(params))
+        paths = write_examples(generate, out_dir, n=count)
         out.print(f"{len(paths)} example images -> {out_dir}")
+        frames = write_frame_examples(generate.seed, frames_dir)
+        out.print(f"{len(frames)} example frames -> {frames_dir}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -315,17 +315,17 @@ def test_prepare_item_shares_the_geometry_with_the_classical_estimate():
     from roughml.imaging.classical import estimate_image
 
     gray = render.orient(wall_image(96, 64, 3), "horizontal", "top")
-    record, image = preparation.prepare_item("a", gray, None, classical=True)
+    (record, image), = preparation.prepare_item("a", gray, None, classical=True)
     assert record["status"] == "ok" and record["orientation"] == "horizontal/top"
     assert (record["height"], record["width"]) == gray.shape
     assert record["zeta_classical"] == pytest.approx(estimate_image(gray).zeta)
     assert image.dtype == np.float32 and image.shape[0] == 96  # canonical: wall along the rows
-    record, image = preparation.prepare_item("b", gray, None, classical=False)
+    (record, image), = preparation.prepare_item("b", gray, None, classical=False)
     assert math.isnan(record["zeta_classical"]) and image is not None
-    record, image = preparation.prepare_item("c", np.full((64, 64), 7, np.uint8), None, classical=True)
+    (record, image), = preparation.prepare_item("c", np.full((64, 64), 7, np.uint8), None, classical=True)
     assert image is None and record["status"] == "error" and "uniform" in record["message"]
     assert (record["height"], record["width"]) == (64, 64)
-    record, image = preparation.prepare_item("d", None, "x: not an image", classical=True)
+    (record, image), = preparation.prepare_item("d", None, "x: not an image", classical=True)
     assert image is None and record["message"] == "x: not an image" and record["width"] is None
 
 

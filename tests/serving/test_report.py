@@ -236,17 +236,17 @@ def test_per_image_work_keeps_the_profile_of_the_classical_fit():
     lab = LabSample(contrast=0.6, illumination=0.1, blur_sigma=1.0, noise_sigma=0.03, n_islands=0,
                     island_radius=1.0, rotation_deg=0.0)
     image = render_lab(heights[0], 96, "horizontal", "top", lab, rng)
-    record, _ = prepare_item("lab.png", image, None, classical=True)
+    (record, _), = prepare_item("lab.png", image, None, classical=True)
     profile = np.asarray(record[PROFILE_KEY])
     assert profile.dtype == np.float32 and profile.shape == (160,)
-    again, _ = prepare_item("lab.png", image, None, classical=True)
+    (again, _), = prepare_item("lab.png", image, None, classical=True)
     assert again[PROFILE_KEY] == record[PROFILE_KEY]  # records compare by value, profile included
     assert pickle.loads(pickle.dumps(record))[PROFILE_KEY] == record[PROFILE_KEY]  # from worker processes
     assert record["zeta_classical"] == estimate_image(image).zeta  # the same fit as `roughml estimate`
     row = record_row(record)
     assert row.profile is profile and list(rows_as_dicts([row])[0]) == list(COLUMNS)
     assert list(RoughnessPyfunc.frame([record]).columns) == list(COLUMNS)
-    without, _ = prepare_item("lab.png", image, None, classical=False)
+    (without, _), = prepare_item("lab.png", image, None, classical=False)
     assert PROFILE_KEY not in without and record_row(without).profile is None
 
 

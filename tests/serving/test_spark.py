@@ -24,8 +24,9 @@ from roughml.serving.rows import COLUMNS
 from tests.serving.conftest import register_tiny_model
 
 #: The struct the README's example asks for: every output column, in order, with its Spark type.
-RESULT_TYPE = ("path string, zeta double, zeta_std double, zeta_classical double, orientation string, "
-               "width double, height double, status string, message string")
+RESULT_TYPE = ("path string, wall double, kind string, zeta double, zeta_std double, zeta_classical double, "
+               "length_px double, x double, y double, orientation string, width double, height double, "
+               "status string, message string")
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,7 +36,7 @@ pytestmark = [
 
 
 def test_result_type_lists_every_output_column():
-    spark_types = {**pyfunc_model._OUTPUT_TYPES, "width": "double", "height": "double"}
+    spark_types = {**pyfunc_model._OUTPUT_TYPES, "wall": "double", "width": "double", "height": "double"}
     assert RESULT_TYPE == ", ".join(f"{c} {spark_types[c]}" for c in COLUMNS)
 
 

@@ -1,4 +1,4 @@
-"""``roughml estimate``: the classical (Whittle) ζ of every image in a folder, one row per image.
+"""``roughml estimate``: the classical (Whittle) ζ of every wall of every image in a folder.
 
 Why beside the model's predictions: the classical estimate needs no trained model, no MLflow and
 no TensorFlow, so it runs anywhere and serves as the reference the model is compared with. It
@@ -15,25 +15,27 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from roughml.core.errors import RoughmlError
 from roughml.serving.inputs import list_inputs, read_items
-from roughml.serving.rows import Row, error_row
+from roughml.serving.rows import CLASSICAL_STD_KEY, Row, error_row, record_row
 
 
-def classical_row(label: str, gray: np.ndarray) -> Row:
-    """Row of the classical (Whittle) estimate of one image; errors become an error row."""
-    from roughml.imaging.classical import estimate_image
+def classical_rows(label: str, gray: np.ndarray) -> list[Row]:
+    """Rows of the classical (Whittle) estimate of one image, one per wall; errors become error rows.
 
-    try:
-        est = estimate_image(gray)
-    except RoughmlError as exc:
-        return error_row(label, str(exc), gray)
-    if not math.isfinite(est.zeta):
-        return error_row(label, "wall has no measurable roughness (flat profile)", gray)
-    height, width = gray.shape
-    return Row(path=label, zeta=est.zeta, zeta_std=est.zeta_std, zeta_classical=est.zeta,
-               orientation=f"{est.orientation}/{est.bright_side}", width=int(width),
-               height=int(height))
+    The walls are found exactly as for ``roughml predict`` (:func:`roughml.serving.preparation.prepare_item`:
+    a single-wall crop, or every wall of a frame), so both commands measure the same walls.
+    """
+    from roughml.serving.preparation import prepare_item
+
+    rows = []
+    for record, _ in prepare_item(label, gray, None, classical=True):
+        if record["status"] == "ok" and not math.isfinite(record["zeta_classical"]):
+            record.update(status="error", message="wall has no measurable roughness (flat profile)",
+                          orientation="")
+        elif record["status"] == "ok":
+            record.update(zeta=record["zeta_classical"], zeta_std=record.get(CLASSICAL_STD_KEY, math.nan))
+        rows.append(record_row(record))
+    return rows
 
 
 def estimate_folder(folder: str | os.PathLike, recursive: bool = False, all_pages: bool = False,
@@ -53,7 +55,7 @@ def estimate_folder(folder: str | os.PathLike, recursive: bool = False, all_page
     rows = []
     for path in list_inputs(folder, recursive, exclude):
         for label, gray, message in read_items(path, all_pages):
-            rows.append(error_row(label, message) if gray is None else classical_row(label, gray))
+            rows.extend([error_row(label, message)] if gray is None else classical_rows(label, gray))
         if progress is not None:
             progress(1)
     return rows

@@ -134,9 +134,9 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
     def frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         """Records as a DataFrame with exactly :data:`COLUMNS` and stable dtypes."""
         df = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-        for col in ("zeta", "zeta_std", "zeta_classical"):
+        for col in ("zeta", "zeta_std", "zeta_classical", "length_px", "x", "y"):
             df[col] = df[col].astype(np.float64)
-        for col in ("width", "height"):
+        for col in ("wall", "width", "height"):
             df[col] = df[col].astype("Int64")
         return df
 
@@ -149,8 +149,9 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
         if self._model is None:
             raise RoughmlError("the roughml pyfunc has no Keras model loaded")
         classical = self.classical if classical is None else bool(classical)
-        return self.infer_prepared([prepare_item(label, gray, error, classical)
-                                    for label, gray, error in items], batch_size=batch_size)
+        return self.infer_prepared([prepared for label, gray, error in items
+                                    for prepared in prepare_item(label, gray, error, classical)],
+                                   batch_size=batch_size)
 
     def infer_prepared(self, prepared: Sequence[Prepared], *,
                        batch_size: int | None = None) -> list[dict[str, Any]]:
@@ -270,9 +271,13 @@ def _pip_requirements() -> list[str]:
 
 
 #: MLflow type of each output column (width and height are missing when an image cannot be read).
-_OUTPUT_TYPES = {"path": "string", "zeta": "double", "zeta_std": "double", "zeta_classical": "double",
+_OUTPUT_TYPES = {"path": "string", "wall": "long", "kind": "string", "zeta": "double", "zeta_std": "double",
+                 "zeta_classical": "double", "length_px": "double", "x": "double", "y": "double",
                  "orientation": "string", "width": "long", "height": "long", "status": "string",
                  "message": "string"}
+#: Output columns that are missing on some rows (an image that could not be read has no size, a
+#: file with no wall no wall number).
+_OPTIONAL_OUTPUTS = ("wall", "width", "height")
 
 
 def signature(batch_size: int = batching.DEFAULT_BATCH_SIZE):
@@ -286,7 +291,7 @@ def signature(batch_size: int = batching.DEFAULT_BATCH_SIZE):
     from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs = Schema([ColSpec("string", "path", required=False), ColSpec("binary", "image", required=False)])
-    outputs = Schema([ColSpec(_OUTPUT_TYPES[column], column, required=column not in ("width", "height"))
+    outputs = Schema([ColSpec(_OUTPUT_TYPES[column], column, required=column not in _OPTIONAL_OUTPUTS)
                       for column in COLUMNS])
     params = ParamSchema([ParamSpec("classical", "boolean", PARAMS["classical"]),
                           ParamSpec("batch_size", "long", int(batch_size))])

@@ -31,12 +31,18 @@ if TYPE_CHECKING:  # rich is imported when a table is made: worker processes imp
     from rich.table import Table
 
 #: Output columns, in order: of the CSV / JSON tables and of the pyfunc's DataFrame alike.
-COLUMNS = ("path", "zeta", "zeta_std", "zeta_classical", "orientation", "width", "height", "status",
-           "message")
+COLUMNS = ("path", "wall", "kind", "zeta", "zeta_std", "zeta_classical", "length_px", "x", "y",
+           "orientation", "width", "height", "status", "message")
 #: Record key of the wall profile h(x) (float32, px) that ``zeta_classical`` was fitted on; absent
 #: when the classical fit was not run or failed. Not an output column: it is carried on
 #: :attr:`Row.profile` to the ensemble report (:mod:`roughml.serving.report`) only.
 PROFILE_KEY = "profile"
+#: Record key of the wall's line in the input image, (N, 2) float32 (row, column): drawn in the
+#: ``--overlays`` pictures. Not an output column.
+CONTOUR_KEY = "contour"
+#: Record key of the classical fit's standard error (``roughml estimate`` reports it as
+#: ``zeta_std``). Not an output column.
+CLASSICAL_STD_KEY = "zeta_classical_std"
 
 
 class WallProfile:
@@ -70,45 +76,80 @@ class WallProfile:
 
 @dataclass
 class Row:
-    """One output row. Numbers are None on error rows; ``message`` is '' when ok.
+    """One output row: one wall of one image (or page). Numbers are None on error rows.
 
-    ``profile`` is the extracted wall h(x) behind ``zeta_classical`` (None when not computed); it
-    is not an output column and takes no part in comparisons.
+    ``wall`` numbers the walls of one image (1, 2, … longest first), ``kind`` is ``open`` (crossing
+    the field, or a domain cut by the border) or ``closed`` (a domain wholly inside), ``length_px``
+    the wall's length along its line, ``x``/``y`` its centroid in the input image's pixels
+    (x = column, y = row). ``message`` is '' when ok. ``profile`` (the extracted wall h(s) behind
+    ``zeta_classical``) and ``contour`` (the wall's line in the image) are not output columns and
+    take no part in comparisons.
     """
 
     path: str
+    wall: int | None = None
+    kind: str | None = None
     zeta: float | None = None
     zeta_std: float | None = None
     zeta_classical: float | None = None
+    length_px: float | None = None
+    x: float | None = None
+    y: float | None = None
     orientation: str | None = None
     width: int | None = None
     height: int | None = None
     status: str = "ok"
     message: str = ""
     profile: np.ndarray | None = field(default=None, repr=False, compare=False)
+    contour: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
-def error_record(label: str, message: str, shape: tuple[int, ...] | None = None) -> dict[str, Any]:
-    """The record of an image that cannot be measured; its size when it could be decoded.
+def _size(shape: tuple[int, ...] | None) -> tuple[int | None, int | None]:
+    if shape is not None and len(shape) >= 2:
+        return int(shape[0]), int(shape[1])
+    return None, None
+
+
+def wall_fields(wall: int | None = None, kind: str = "", length_px: float = math.nan,
+                x: float = math.nan, y: float = math.nan) -> dict[str, Any]:
+    """The per-wall fields of a record (NaN / '' / None when unknown)."""
+    return {"wall": wall, "kind": kind, "length_px": float(length_px), "x": float(x), "y": float(y)}
+
+
+def error_record(label: str, message: str, shape: tuple[int, ...] | None = None,
+                 **wall: Any) -> dict[str, Any]:
+    """The record of an image (or of one of its walls, given ``wall`` fields) that cannot be measured.
 
     The one place error rows are built (:func:`error_row` converts this record), so that every
-    command reports a failure with the same fields.
+    command reports a failure with the same fields; the image size is kept when it could be decoded.
     """
-    if shape is not None and len(shape) >= 2:
-        height, width = int(shape[0]), int(shape[1])
-    else:
-        height, width = None, None
-    return {"path": label, "zeta": math.nan, "zeta_std": math.nan, "zeta_classical": math.nan,
-            "orientation": "", "width": width, "height": height, "status": "error", "message": message}
+    return _record(label, shape, "", "error", message, wall_fields(**wall))
+
+
+def measured_record(label: str, shape: tuple[int, ...], orientation: str, **wall: Any) -> dict[str, Any]:
+    """The record of a wall about to be measured: ``zeta``/``zeta_std`` NaN until the network fills them."""
+    return _record(label, shape, orientation, "ok", "", wall_fields(**wall))
+
+
+def _record(label: str, shape: tuple[int, ...] | None, orientation: str, status: str, message: str,
+            wall: dict[str, Any]) -> dict[str, Any]:
+    """A record with every column, in ``COLUMNS`` order."""
+    height, width = _size(shape)
+    values = {"path": label, **wall, "zeta": math.nan, "zeta_std": math.nan, "zeta_classical": math.nan,
+              "orientation": orientation, "width": width, "height": height, "status": status,
+              "message": message}
+    return {column: values[column] for column in COLUMNS}
 
 
 def record_row(record: dict[str, Any]) -> Row:
     """The :class:`Row` of a pyfunc record: NaN and ±inf become None, an empty orientation None."""
     values = {column: plain(record.get(column)) for column in COLUMNS}
-    if values["orientation"] == "":
-        values["orientation"] = None
-    profile = record.get(PROFILE_KEY)
-    return Row(**values, profile=None if profile is None else np.asarray(profile))
+    for key in ("orientation", "kind"):
+        if values[key] == "":
+            values[key] = None
+    profile, contour = record.get(PROFILE_KEY), record.get(CONTOUR_KEY)
+    return Row(**values, profile=None if profile is None else np.asarray(profile),
+               contour=None if contour is None else np.asarray(contour))
 
 
 def error_row(label: str, message: str, gray: np.ndarray | None = None) -> Row:
@@ -143,8 +184,15 @@ def write_rows(rows: Iterable[Row], path: str | os.PathLike) -> None:
 
 
 def exit_code(rows: Iterable[Row]) -> int:
-    """0 if every row is ok, 1 if any row is an error."""
-    return 0 if all(row.status == "ok" for row in rows) else 1
+    """0 if every image (or page) has at least one measured wall, 1 otherwise.
+
+    A frame whose walls were measured but which also showed a wall too short to measure (an
+    error row of its own) is a success: the short wall is information, not a failure of the run.
+    """
+    measured: dict[str, bool] = {}
+    for row in rows:
+        measured[row.path] = measured.get(row.path, False) or row.status == "ok"
+    return 0 if all(measured.values()) else 1
 
 
 def summary_table(rows: Iterable[Row]) -> "Table":
