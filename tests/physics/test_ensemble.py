@@ -164,3 +164,14 @@ def test_one_wall_and_bad_input():
         ensemble.combine_walls([0.5, np.nan], [0.1, 0.1])
     with pytest.raises(ValueError):
         ensemble.fit_window([64], min_scale_px=20.0)
+
+
+def test_systematic_error_widens_the_interval_to_the_other_estimate():
+    from roughml.physics.ensemble import with_systematic
+
+    systematic, (low, high) = with_systematic(0.5, (0.46, 0.56), [0.7])
+    assert systematic == pytest.approx(0.2)
+    assert low == pytest.approx(0.5 - np.hypot(0.04, 0.2)) and high == pytest.approx(0.5 + np.hypot(0.06, 0.2))
+    assert with_systematic(0.5, (0.46, 0.56), [None, float("nan")]) == (0.0, (0.46, 0.56))
+    agree = with_systematic(0.5, (0.46, 0.56), [0.5])[1]
+    assert agree == pytest.approx((0.46, 0.56))  # estimators that agree add nothing

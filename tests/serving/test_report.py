@@ -22,8 +22,8 @@ from roughml.serving import report
 from roughml.serving.rows import COLUMNS, PROFILE_KEY, Row, record_row, rows_as_dicts
 from tests.physics.test_ensemble import crossover_walls
 
-SUMMARY_KEYS = {"zeta", "zeta_ci95", "n_walls", "spread", "zeta_classical", "zeta_classical_ci95",
-                "fit_window_px", "crossover_px", "warnings", "model"}
+SUMMARY_KEYS = {"zeta", "zeta_ci95", "zeta_systematic", "zeta_total_ci95", "n_walls", "spread", "zeta_classical",
+                "zeta_classical_ci95", "fit_window_px", "crossover_px", "warnings", "model"}
 MODEL = "models:/roughml/7"
 
 
@@ -57,6 +57,17 @@ def test_homogeneous_batch_summary():
     assert s["fit_window_px"] == [5.0, 128.0] and s["crossover_px"] is None
     assert s["model"] == MODEL
     assert s["warnings"] == ["2 of 32 images could not be measured and were skipped (error rows in the table)"]
+    # the total interval adds the model – S(q) disagreement to the statistical one
+    assert s["zeta_systematic"] == pytest.approx(abs(s["zeta"] - s["zeta_classical"]))
+    assert s["zeta_total_ci95"][0] <= s["zeta_ci95"][0] and s["zeta_total_ci95"][1] >= s["zeta_ci95"][1]
+
+
+def test_a_biased_model_gets_a_wider_total_interval():
+    rng = np.random.default_rng(29)
+    data = report.build_report(synthetic_rows(rng, 0.6, 30, bias=0.2), model=MODEL, n_boot=500)
+    s = data.summary
+    assert not s["zeta_ci95"][0] <= 0.6 <= s["zeta_ci95"][1]  # statistical interval misses the truth
+    assert s["zeta_systematic"] > 0.15 and s["zeta_total_ci95"][0] <= 0.6 <= s["zeta_total_ci95"][1]
 
 
 def test_few_walls_and_disagreement_are_warned():

@@ -105,6 +105,20 @@ def test_mlflow_models_serve_base64_paths_and_params(served_model, tmp_path):
     assert [row["status"] for row in by_path] == ["ok", "error"]
     assert by_path[0]["zeta"] == pytest.approx(inline[0]["zeta"], abs=1e-6)
 
+    # a full frame with two bubbles: one row per wall, in the image's pixel coordinates
+    from PIL import Image
+
+    from roughml.physics.frames import render_frame
+
+    frame = render_frame(np.random.default_rng(31), bubbles=(2, 2), radius_px=(90, 200), open_walls=(0, 0),
+                         allow_cut=False)
+    Image.fromarray(frame.image).save(tmp_path / "frame.png")
+    walls = _post(url, {"dataframe_records": [{"path": str(tmp_path / "frame.png")}]})
+    assert [row["wall"] for row in walls if row["status"] == "ok"] == [1, 2]
+    assert all(row["kind"] == "closed" for row in walls if row["status"] == "ok")
+    for truth in frame.walls:
+        assert min(np.hypot(row["x"] - truth.x, row["y"] - truth.y) for row in walls if row["status"] == "ok") < 10
+
     fast = _post(url, {"dataframe_records": [{"path": str(good)}], "params": {"classical": False}})
     assert fast[0]["status"] == "ok" and fast[0]["zeta"] == pytest.approx(inline[0]["zeta"], abs=1e-6)
     assert fast[0]["zeta_classical"] is None or not np.isfinite(fast[0]["zeta_classical"])

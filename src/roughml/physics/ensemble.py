@@ -24,6 +24,8 @@ the window from 5 px; the crossover test flags it); detrended B(r) reads ζ low 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -302,6 +304,32 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float,
     tail = 50.0 * (1.0 - level)
     low, high = np.percentile(values, [tail, 100.0 - tail])
     return float(low), float(high)
+
+
+def with_systematic(centre: float, statistical: tuple[float, float],
+                    others: Sequence[float]) -> tuple[float, tuple[float, float]]:
+    """Systematic error and total interval of an estimate that other estimators contradict.
+
+    Why: the bootstrap interval of one estimator only knows its statistical error; estimators of
+    one sample (the network, the structure-factor fit) differ by more than that whenever either is
+    biased by the optics, the fit window or the physics the model was not trained on, and real
+    practice reports that estimator-to-estimator spread as the systematic error (physics.md). Nothing
+    says which estimator is right, so the systematic half-width is the largest distance from
+    ``centre`` to a finite ``others`` (the total interval reaches the other estimate); it is added
+    in quadrature to each side of the statistical interval.
+
+    Returns
+    -------
+    systematic, (low, high) : float, tuple of float
+        0 and the statistical interval itself when no other estimate is available.
+    """
+    finite = [float(v) for v in others if v is not None and math.isfinite(v)]
+    systematic = max((abs(v - centre) for v in finite), default=0.0)
+    low, high = statistical
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return systematic, (low, high)
+    below, above = math.hypot(centre - low, systematic), math.hypot(high - centre, systematic)
+    return systematic, (centre - below, centre + above)
 
 
 def local_slope(curve: Curve, smoothing_decades: float = 0.15) -> tuple[np.ndarray, np.ndarray]:

@@ -44,6 +44,8 @@ def _summary_table(summary: dict) -> str:
     lines = [
         ("ζ, model (random-effects mean of the walls)",
          f"{_number(summary['zeta'])} (95 %: {_interval(summary['zeta_ci95'])})"),
+        ("systematic (model – S(q) difference)", _number(summary.get("zeta_systematic"))),
+        ("ζ, model: total 95 % interval (statistical ⊕ systematic)", _interval(summary.get("zeta_total_ci95"))),
         ("wall-to-wall spread τ of ζ", _number(summary["spread"])),
         ("ζ, classical ensemble S(q)", f"{_number(summary['zeta_classical'])} "
                                        f"(95 %: {_interval(summary['zeta_classical_ci95'])})"),

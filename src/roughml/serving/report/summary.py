@@ -149,9 +149,13 @@ def build_report(rows: Sequence[Row], *, model: str, min_scale_px: float = ensem
     combined = ensemble.combine_walls(zeta, sigma, rng=rng, n_boot=n_boot) if zeta.size else None
     profiles = _profiles(rows)
     fit, notes = _classical(profiles, min_scale_px, max_scale_px, rng, n_boot)
+    systematic, total = (ensemble.with_systematic(combined.zeta, combined.ci95, [fit.fit_s.zeta] if fit else [])
+                         if combined else (None, (math.nan, math.nan)))
     summary = {
         "zeta": combined.zeta if combined else None,
         "zeta_ci95": _interval(combined.ci95) if combined else [None, None],
+        "zeta_systematic": systematic,
+        "zeta_total_ci95": _interval(total),
         "zeta_se": combined.se if combined else None,
         "n_walls": int(zeta.size),
         "spread": combined.tau if combined else None,
