@@ -29,6 +29,7 @@ import importlib
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -61,7 +62,20 @@ def lab_walls(rng: np.random.Generator, zeta: float, n: int, length: int = 256,
     return images
 
 
-GENERATORS: dict[str, Generator] = {"lab": lab_walls}
+def independent_walls(rng: np.random.Generator, zeta: float, n: int, length: int = 256,
+                      width_fraction: tuple[float, float] = (0.03, 0.12), subpixel: int = 8) -> list[np.ndarray]:
+    """``n`` walls of one ζ imaged by the independent renderer (``independent_render.py``): optics,
+    noise, rotation and digitisation the model never trained on; walls drawn at 1/8 px."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from independent_render import render
+
+    profiles = self_affine_profiles(rng, np.full(n, zeta), length)
+    rms = sample_rms_width(rng, n, length, width_fraction)
+    heights = np.rint(profiles * rms[:, None] * subpixel).astype(np.int64)
+    return [render(h, rng, subpixel=subpixel)[0] for h in heights]
+
+
+GENERATORS: dict[str, Generator] = {"lab": lab_walls, "independent": independent_walls}
 
 
 def resolve_generator(name: str) -> Generator:
