@@ -93,7 +93,8 @@ def measure_sample(model, images: list[np.ndarray], zeta: float, rng: np.random.
     """The report's two ensemble estimates of one sample, and their errors against ``zeta``."""
     records = model.predict_items([(f"wall[{i}]", image, None) for i, image in enumerate(images)])
     ok = [r for r in records if r["status"] == "ok" and np.isfinite(r["zeta"]) and r["zeta_std"] > 0]
-    profiles = [np.asarray(r["profile"], dtype=np.float64) for r in ok if r.get("profile") is not None]
+    profiles = [np.asarray(r["profile"], dtype=np.float64) for r in ok if r.get("profile") is not None
+                and np.asarray(r["profile"]).size >= 4 * min_scale_px]  # a window needs 2 octaves
     out = {"zeta": zeta, "walls_ok": len(ok), "profiles": len(profiles)}
     if ok:
         combined = combine_walls([r["zeta"] for r in ok], [r["zeta_std"] for r in ok], rng=rng, n_boot=n_boot)
