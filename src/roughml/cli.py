@@ -181,7 +181,7 @@ def estimate(folder: Path = typer.Argument(..., help="Folder of images (or one i
              output: Path = typer.Option(Path("results.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
              recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
              all_pages: bool = typer.Option(True, "--all-pages/--first-page", help="Measure every page of multi-page TIFFs (stacks), or only the first.")) -> None:
-    """Classical estimate of ζ (Whittle fit of the extracted profile) for every image in FOLDER."""
+    """Classical estimate of ζ (Whittle fit of the extracted profile) for every wall of every image in FOLDER (one row per wall)."""
     with reported_errors():
         from roughml.serving.estimate import estimate_folder
         from roughml.serving.inputs import list_inputs
@@ -220,7 +220,7 @@ def predict(folder: Path = typer.Argument(..., help="Folder of images (or one im
             fit_max_px: Optional[float] = typer.Option(None, "--fit-max-px", min=2.0, help="Largest scale (px) of that fit (default: a quarter of the shortest wall)."),
             track: bool = typer.Option(False, "--track", help="Log the report and the per-wall table as an MLflow run in experiment roughml-predictions."),
             overlays: Optional[Path] = typer.Option(None, "--overlays", help="Also draw every measured wall, labelled with its ζ, on a PNG per image (or page) in this folder.")) -> None:
-    """Estimate ζ for every image in FOLDER with a registered model (plus the classical fit beside it)."""
+    """Estimate ζ for every wall of every image in FOLDER (crops, full frames, stacks; one row per wall) with a registered model (plus the classical fit beside it)."""
     with reported_errors():
         chosen = [x for x in (model_stage, model_alias, model_version, model_uri) if x is not None]
         if len(chosen) > 1:
