@@ -180,18 +180,23 @@ def _write_and_summarise(rows, output: Path, then: Callable[[], None] | None = N
 def estimate(folder: Path = typer.Argument(..., help="Folder of images (or one image file)."),
              output: Path = typer.Option(Path("results.csv"), "--output", "-o", help="CSV, or JSON when it ends in .json."),
              recursive: bool = typer.Option(False, "--recursive", "-r", help="Include sub-folders."),
-             all_pages: bool = typer.Option(True, "--all-pages/--first-page", help="Measure every page of multi-page TIFFs (stacks), or only the first.")) -> None:
+             all_pages: bool = typer.Option(True, "--all-pages/--first-page", help="Measure every page of multi-page TIFFs (stacks), or only the first."),
+             overlays: Optional[Path] = typer.Option(None, "--overlays", help="Also draw every measured wall, labelled with its ζ, on a PNG per image (or page) in this folder.")) -> None:
     """Classical estimate of ζ (Whittle fit of the extracted profile) for every wall of every image in FOLDER (one row per wall)."""
     with reported_errors():
         from roughml.serving.estimate import estimate_folder
         from roughml.serving.inputs import list_inputs
 
         _check_output(output)
-        n = len(list_inputs(folder, recursive, exclude=[output]))  # a missing folder fails at once
+        if overlays is not None and overlays.exists() and not overlays.is_dir():
+            fail(f"{overlays}: is a file; give a folder for --overlays")
+        exclude = [output, *_overlay_files(overlays)]
+        n = len(list_inputs(folder, recursive, exclude=exclude))  # a missing folder fails at once
         with _progress(n, "estimating") as advance:
             rows = estimate_folder(folder, recursive=recursive, all_pages=all_pages, progress=advance,
-                                   exclude=[output])
-        _write_and_summarise(rows, output)
+                                   exclude=exclude)
+        then = None if overlays is None else functools.partial(_overlays, rows, overlays)
+        _write_and_summarise(rows, output, then)
 
 
 class Stage(str, Enum):

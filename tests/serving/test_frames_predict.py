@@ -115,3 +115,15 @@ def test_predict_measures_frames_stacks_and_draws_overlays(tmp_path, registry_st
     assert np.mean(green) > 0.8  # the measured wall is drawn where it is
     shaded = drawn[-20, 600]
     assert shaded[0] > shaded[1] + 30  # the banner is shaded red: ignored
+
+
+def test_estimate_draws_overlays_of_the_classical_walls(tmp_path):
+    frame = synthetic.render_frame(np.random.default_rng(25), bubbles=(1, 1), radius_px=(120, 160),
+                                   open_walls=(0, 0), allow_cut=False)
+    Image.fromarray(frame.image).save(tmp_path / "frame.png")
+    proc = run_cli(["estimate", str(tmp_path / "frame.png"), "--output", "r.csv", "--overlays", "pictures"],
+                   tmp_path, "sqlite:///unused.db")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [r for r in csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")) if r["status"] == "ok"]
+    assert [r["kind"] for r in rows] == ["closed"] and rows[0]["zeta"] == rows[0]["zeta_classical"]
+    assert [p.name for p in (tmp_path / "pictures").glob("*.png")] == ["frame.png"]
