@@ -20,7 +20,7 @@ open. Steps, each a small function:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -89,7 +89,6 @@ class FrameWalls:
     banners: tuple[tuple[str, int], ...] = ()
     graphics: bool = False
     step: float = 0.0
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def is_frame(self) -> bool:
@@ -311,6 +310,13 @@ def _working_valid(ignored: np.ndarray, factor: int, shape: tuple[int, int]) -> 
     return ~blocked
 
 
+def with_border(overlays: np.ndarray) -> np.ndarray:
+    """What the wall finder ignores: the overlay mask plus the ``BORDER_PX`` band along the edges."""
+    ignored = overlays.copy()
+    ignored[:BORDER_PX, :] = ignored[-BORDER_PX:, :] = ignored[:, :BORDER_PX] = ignored[:, -BORDER_PX:] = True
+    return ignored
+
+
 def find_walls(gray: np.ndarray, min_wall_px: int = MIN_WALL_PX) -> FrameWalls:
     """Every wall of a frame (see the module docstring for the steps).
 
@@ -328,8 +334,7 @@ def find_walls(gray: np.ndarray, min_wall_px: int = MIN_WALL_PX) -> FrameWalls:
     small = block_mean(gray, factor)
     valid = _working_valid(overlays, factor, small.shape)
     phase, flat, step = segment(small, valid, max(4, SPECK_AREA_PX // (factor * factor)))
-    ignored = overlays.copy()
-    ignored[:BORDER_PX, :] = ignored[-BORDER_PX:, :] = ignored[:, :BORDER_PX] = ignored[:, -BORDER_PX:] = True
+    ignored = with_border(overlays)
     if step == 0.0:
         return FrameWalls((), (), ignored, tuple(banners), graphics, 0.0)
     walls = trace_walls(phase, valid, factor, flat, step)

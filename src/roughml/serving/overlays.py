@@ -58,12 +58,10 @@ def _background(gray: np.ndarray) -> np.ndarray:
 
 def _ignored(gray: np.ndarray) -> np.ndarray:
     """Instrument overlays and the border band, as the wall finder ignored them."""
-    from roughml.imaging.frames import BORDER_PX
+    from roughml.imaging.frames import with_border
     from roughml.imaging.overlays import overlay_mask
 
-    mask, _ = overlay_mask(gray)
-    mask[:BORDER_PX, :] = mask[-BORDER_PX:, :] = mask[:, :BORDER_PX] = mask[:, -BORDER_PX:] = True
-    return mask
+    return with_border(overlay_mask(gray)[0])
 
 
 def _label(row: Row) -> str:

@@ -113,13 +113,18 @@ def _crop_item(label: str, gray: np.ndarray, classical: bool) -> Prepared:
     return record, prepared.image
 
 
+def _traced_fields(wall, number: int) -> dict[str, Any]:
+    """The per-wall fields of a wall found in a frame (see :func:`roughml.serving.rows.wall_fields`)."""
+    return dict(wall=number, kind=wall.kind, length_px=round(wall.length_px, 1), x=wall.x, y=wall.y)
+
+
 def _wall_item(label: str, gray: np.ndarray, wall, number: int, valid: np.ndarray,
                classical: bool) -> Prepared:
     """The record and model input of one wall of a frame (its straightened, canonical strip)."""
     from roughml.imaging.canonical import MIN_LENGTH, stretch_contrast, wall_band
     from roughml.imaging.straighten import straighten
 
-    fields = dict(wall=number, kind=wall.kind, length_px=round(wall.length_px, 1), x=wall.x, y=wall.y)
+    fields = _traced_fields(wall, number)
     try:
         strip = straighten(gray, wall.points, wall.kind == "closed", valid).image
         if strip.shape[0] < MIN_LENGTH:
@@ -161,7 +166,7 @@ def _frame_items(label: str, gray: np.ndarray, found, classical: bool) -> list[P
     items = [_wall_item(label, gray, wall, number, valid, classical)
              for number, wall in enumerate(found.walls, start=1)]
     for number, wall in enumerate(found.short, start=len(items) + 1):
-        fields = dict(wall=number, kind=wall.kind, length_px=round(wall.length_px, 1), x=wall.x, y=wall.y)
+        fields = _traced_fields(wall, number)
         reason = f"wall too short: {int(wall.length_px)} px, at least {MIN_WALL_PX} px needed"
         record = error_record(label, reason, gray.shape, **fields)
         record[CONTOUR_KEY] = WallProfile(wall.points.astype(np.float32))  # drawn in the overlays
