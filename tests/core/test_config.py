@@ -126,7 +126,8 @@ def _error(mutate, check=generate_params) -> str:
      "'generate.splits' has unknown split(s) ['dev']; expected ['train', 'validation', 'test']"),
     (lambda p: p["generate"]["splits"]["test"].update(nope=3), generate_params,
      "'generate.splits.test.nope' names an unknown family (known: clean_128, clean_periodic_128, clean_256, "
-     "clean_512, lab_train, lab)"),
+     "clean_512, lab_train, lab, dprm_clean, dprm_lab, thermal_clean, thermal_lab, depinning_lr_clean, "
+     "depinning_lr_lab)"),
     (lambda p: p["generate"]["splits"]["test"].update(lab=0), generate_params,
      "'generate.splits.test.lab' must be >= 1, got 0"),
     (lambda p: p["generate"]["splits"].update(test={}), generate_params,

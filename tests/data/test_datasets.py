@@ -167,3 +167,34 @@ def test_render_sample_clean_and_lab(train):
         np.testing.assert_array_equal(a, b)
         length = int(train["length"][i])
         assert a.shape == (length, length)
+
+
+def test_simulated_families_carry_their_known_exponent_and_physics():
+    """A directed-polymer family: every wall labelled 2/3, lattice walls unlike the Gaussian ones."""
+    from roughml.core.config import generate_params
+    from roughml.physics.interfaces.families import FAMILIES, label
+
+    params = {"generate": {"seed": 3, "zeta_range": [0.05, 1.25], "width_fraction_range": [0.05, 0.1],
+                           "oversample": 4, "families": {
+                               "dprm_256": {"length": [256], "physics": "dprm"},
+                               "thermal_256": {"length": [256], "physics": "thermal", "lab": True}},
+                           "splits": {"train": {"dprm_256": 120, "thermal_256": 120},
+                                      "validation": {"dprm_256": 1}, "test": {"dprm_256": 1}}}}
+    gp = generate_params(params)
+    ds = generate_split(gp, "train")
+    dprm = ds["family"] == "dprm_256"
+    assert np.all(ds["zeta"][dprm] == FAMILIES["dprm"].known_zeta)
+    assert np.all(ds["zeta"][~dprm] == FAMILIES["thermal"].known_zeta)
+    assert np.all(np.isfinite(ds["contrast"][~dprm])) and np.all(np.isnan(ds["contrast"][dprm]))
+    # The stored walls are the physics' walls: their ensemble exponent (quantisation aside, which
+    # lowers it at the shortest wavelengths) is the family's, and the two families differ.
+    heights = ds["heights"].astype(float)
+    dprm_zeta = label("dprm", heights[dprm]).zeta
+    thermal_zeta = label("thermal", heights[~dprm]).zeta
+    assert dprm_zeta > thermal_zeta + 0.07
+    assert abs(dprm_zeta - 2 / 3) < 0.1 and abs(thermal_zeta - 0.5) < 0.1
+
+
+def test_simulated_walls_cannot_be_periodic():
+    with pytest.raises(Exception, match="periodic walls are only synthesised for physics 'gaussian'"):
+        FamilyParams(name="x", length=(64,), periodic=True, physics="dprm")

@@ -22,9 +22,9 @@ from tests.tiny import TINY_PARAMS
 
 #: md5 of the three split files generated from tests/tiny.py's params.
 PINNED_MD5 = {
-    "train.npz": "16c99e06fe833e542e3ffea04074621d",
-    "validation.npz": "9964763ef2bbc56a1b4c80c3cd65dc53",
-    "test.npz": "3665b76d56317cae270c1dc027a39a89",
+    "train.npz": "c6ef8c56fa74501dbae4a2a25c8f69e3",
+    "validation.npz": "1b499cde1be43cfaf36af6ef551a02ed",
+    "test.npz": "c85d6b66e52b9ce2226304b70c3dffce",
 }
 
 

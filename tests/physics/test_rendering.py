@@ -109,7 +109,7 @@ def test_islands_add_pixels_of_the_other_domain():
 
 #: The lab ranges of params.yaml's defaults, as plain keyword arguments.
 RANGES = dict(contrast=(0.25, 1.0), illumination_gradient=(0.0, 0.35), blur_sigma_px=(0.5, 2.0),
-              noise_sigma=(0.02, 0.10), islands=(0, 8), island_radius_px=(1.0, 3.0), rotation_deg=3.0)
+              cnr=(2.5, 50.0), islands=(0, 8), island_radius_px=(1.0, 3.0), rotation_deg=3.0)
 
 
 def test_sample_lab_ranges():
@@ -121,3 +121,71 @@ def test_sample_lab_ranges():
     samples = sample_lab(np.random.default_rng(3), 4, **RANGES)
     assert len(samples) == 4 and isinstance(samples[0], LabSample)
     assert samples[0].contrast == cols["contrast"][0]
+
+
+# --- the broader microscope: PSF shapes, shot noise, banding, defects, JPEG, someone's threshold ---
+
+STEP = np.full(96, 48, dtype=np.int16)   # a straight wall down the middle of a 96 x 96 image
+QUIET = dict(contrast=0.5, illumination=0.0, blur_sigma=0.0, noise_sigma=0.0, n_islands=0, island_radius=1.0,
+             rotation_deg=0.0)
+
+
+def _edge_width(img: np.ndarray) -> int:
+    """Columns of the middle row strictly between the dark and the bright level."""
+    row = img[48].astype(int)
+    return int(np.count_nonzero((row > row.min() + 2) & (row < row.max() - 2)))
+
+
+@pytest.mark.parametrize("psf", [dict(defocus_radius=3.0), dict(motion_px=8.0)])
+def test_defocus_and_motion_psfs_widen_the_edge(psf):
+    sharp = render_lab(STEP, 96, "vertical", "right", LabSample(**QUIET), np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    blurred = render_lab(STEP, 96, "vertical", "right", LabSample(**QUIET, **psf), rng)
+    assert _edge_width(sharp) == 0
+    assert _edge_width(blurred) >= 2
+    assert blurred[:, :30].mean() < blurred[:, -30:].mean() - 100  # the domains keep their levels
+
+
+def test_shot_noise_grows_with_the_grey_level():
+    lab = LabSample(**{**QUIET, "contrast": 0.6}, photons=400.0)
+    img = render_lab(STEP, 96, "vertical", "right", lab, np.random.default_rng(1)).astype(float) / 255
+    dark, bright = img[:, 4:40], img[:, 56:92]
+    assert bright.mean() > dark.mean() + 0.4
+    assert bright.std() > 1.5 * dark.std() > 0  # Poisson: variance proportional to the level
+
+
+def test_banding_offsets_whole_lines_and_defects_saturate_pixels():
+    noisy = dict(QUIET, noise_sigma=0.02)
+    plain = render_lab(STEP, 96, "vertical", "right", LabSample(**noisy), np.random.default_rng(2)).astype(float)
+    banded = render_lab(STEP, 96, "vertical", "right", LabSample(**noisy, banding=4.0),
+                        np.random.default_rng(2)).astype(float)
+    spread = lambda img: max(img[:, 4:40].mean(axis=1).std(), img[4:92, 4:40].mean(axis=0).std())  # noqa: E731
+    assert spread(banded) > 3 * spread(plain)
+    spotted = render_lab(STEP, 96, "vertical", "right", LabSample(**noisy, defects=0.01), np.random.default_rng(3))
+    assert 20 < np.count_nonzero((spotted == 0) | (spotted == 255)) < 300
+
+
+def test_jpeg_and_threshold_keep_shape_and_geometry():
+    noisy = dict(QUIET, noise_sigma=0.03, blur_sigma=1.0)
+    jpeg = render_lab(STEP, 96, "horizontal", "top", LabSample(**noisy, jpeg_quality=50), np.random.default_rng(4))
+    binary = render_lab(STEP, 96, "horizontal", "top", LabSample(**noisy, binarized=1), np.random.default_rng(4))
+    canon = render_binary(STEP, 96, "horizontal", "top")
+    for img in (jpeg, binary):
+        assert img.shape == canon.shape and img.dtype == np.uint8
+        assert img[canon == 255].mean() > img[canon == 0].mean() + 80
+    assert set(np.unique(binary)) <= {0, 255}
+    assert len(np.unique(jpeg)) > 2
+
+
+def test_sampler_draws_each_degradation_in_its_share():
+    cols = sample_lab_columns(np.random.default_rng(5), 4000, **{
+        **RANGES, "contrast": (0.03, 1.0), "cnr": (1.5, 60.0), "defocus_share": 0.2, "motion_share": 0.2,
+        "poisson_share": 0.5, "jpeg_share": 0.25, "binarized_share": 0.5})
+    cnr = cols["contrast"] / cols["noise_sigma"]
+    assert 0.03 <= cols["contrast"].min() and cols["contrast"].max() <= 1.0
+    assert 1.5 <= cnr.min() and cnr.max() <= 60.0
+    assert np.median(cols["contrast"]) < 0.25  # log-uniform: half the images below sqrt(0.03)
+    for column, share in (("defocus_radius", 0.2), ("motion_px", 0.2), ("photons", 0.5), ("jpeg_quality", 0.25)):
+        assert abs(np.mean(cols[column] > 0) - share) < 0.03, column
+    assert np.all(cnr[cols["binarized"] == 1] >= 5.0)  # nobody thresholds a noise-dominated image
+    assert cols["binarized"].any()

@@ -235,25 +235,56 @@ class _Block:
 
 @dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
 class LabParams(_Block):
-    """Ranges of the lab-image degradations (each drawn uniformly per image)."""
+    """Ranges of the lab-image degradations, drawn per image (see ``physics.rendering``).
+
+    ``contrast`` and ``cnr`` (per-pixel contrast-to-noise ratio) are log-uniform, the other ranges
+    uniform; each ``*_share`` is the probability that an image gets that degradation.
+    """
 
     contrast: _range(0.01, 1.0) = (0.25, 1.0)
+    cnr: _range(0.1, 1000.0) = (2.5, 50.0)
     illumination_gradient: _range(0.0, 1.0) = (0.0, 0.35)
     blur_sigma_px: _range(0.0, 20.0) = (0.5, 2.0)
-    noise_sigma: _range(0.0, 1.0) = (0.02, 0.10)
+    defocus_share: _number(0.0, 1.0) = 0.0
+    motion_share: _number(0.0, 1.0) = 0.0
+    poisson_share: _number(0.0, 1.0) = 0.0
+    banding: _range(0.0, 10.0) = (0.0, 0.0)
+    defects: _range(0.0, 0.1) = (0.0, 0.0)
+    jpeg_share: _number(0.0, 1.0) = 0.0
+    jpeg_quality: _range(1, 100, integer=True) = (50, 95)
+    binarized_share: _number(0.0, 1.0) = 0.0
     islands: _range(0, 1000, integer=True) = (0, 8)
     island_radius_px: _range(0.0, 50.0) = (1.0, 3.0)
     rotation_deg: _number(0.0, 45.0) = 3.0
 
 
+#: Interface physics a family can be simulated with (``physics.interfaces.families`` names;
+#: "gaussian" is the spectral synthesis with ζ drawn per wall). A crossover has no single
+#: exponent to train on, so it is not offered.
+PHYSICS = ("gaussian", "dprm", "thermal", "depinning_sr", "depinning_lr")
+
+
+def _physics_name(value: Any) -> Any:
+    if value not in PHYSICS:
+        raise ValueError(f"physics must be one of {', '.join(PHYSICS)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
 class FamilyParams(_Block):
-    """One kind of synthetic sample: sizes along the wall, periodicity, lab rendering."""
+    """One kind of synthetic sample: sizes along the wall, periodicity, lab rendering, physics."""
 
     name: str
     length: Annotated[tuple[_integer(16, 16384), ...], BeforeValidator(_as_sizes)]
     periodic: Flag = False
     lab: Flag = False
+    physics: Annotated[str, AfterValidator(_physics_name)] = "gaussian"
+
+    @model_validator(mode="after")
+    def _simulated_walls_are_open(self):
+        if self.periodic and self.physics != "gaussian":
+            raise ValueError(f"periodic walls are only synthesised for physics 'gaussian', not {self.physics!r}")
+        return self
 
 
 @dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)

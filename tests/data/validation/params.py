@@ -1,4 +1,4 @@
-"""Tiny generate/validate params for the validation tests: three families, every sample rendered."""
+"""Tiny generate/validate params for the validation tests: four families (one simulated by its physics), every sample rendered."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ PARAMS = {
             "clean_64": {"length": [64], "periodic": False, "lab": False},
             "periodic_64": {"length": [64], "periodic": True, "lab": False},
             "lab_small": {"length": [64, 96], "periodic": False, "lab": True},
+            "dprm_64": {"length": [64], "lab": True, "physics": "dprm"},
         },
         "splits": {
-            "train": {"clean_64": 40, "lab_small": 20},
+            "train": {"clean_64": 40, "lab_small": 20, "dprm_64": 10},
             "validation": {"clean_64": 30, "periodic_64": 20},
             "test": {"clean_64": 30, "lab_small": 20},
         },

@@ -21,8 +21,8 @@ def test_dataset_frame_columns(generated: Path) -> None:
         h = arrays["heights"][i, : arrays["length"][i]]
         assert frame.loc[i, "profile_min"] == h.min() and frame.loc[i, "profile_max"] == h.max()
     assert np.allclose(frame["width_fraction"], arrays["rms_width"] / arrays["transverse"])
-    assert set(frame["split_family"]) == {"train/clean_64", "train/lab_small"}
-    assert frame.groupby("family")["rendered"].sum().to_dict() == {"clean_64": 5, "lab_small": 5}
+    assert set(frame["split_family"]) == {"train/clean_64", "train/lab_small", "train/dprm_64"}
+    assert frame.groupby("family")["rendered"].sum().to_dict() == {"clean_64": 5, "dprm_64": 5, "lab_small": 5}
     clean = frame[frame["rendered"] & ~frame["lab"]]
     lab = frame[frame["rendered"] & frame["lab"]]
     assert clean["geometry_ok"].tolist() == [True] * 5
@@ -38,7 +38,11 @@ def test_coverage_frame_minimum(generated: Path) -> None:
     arrays = load_datasets(generated)
     frames = {s: dataset_frame(arrays[s], sample_images=0) for s in SPLITS}
     coverage = coverage_frame(frames, GP, VP)
-    assert len(coverage) == VP.zeta_bins * sum(len(c) for c in GP.splits.values())
+    simulated = {name for name, family in GP.families.items() if family.physics != "gaussian"}
+    assert len(coverage) == sum(1 if name in simulated else VP.zeta_bins
+                                for counts in GP.splits.values() for name in counts)
+    dprm = coverage[coverage["split_family"] == "train/dprm_64"]
+    assert dprm[["count", "min_count"]].values.tolist() == [[10, 10.0]]
     train_clean = coverage[coverage["split_family"] == "train/clean_64"]
     assert train_clean["count"].sum() == 40
     assert np.allclose(train_clean["min_count"], VP.min_bin_share * 40 / VP.zeta_bins)

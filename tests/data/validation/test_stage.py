@@ -57,8 +57,8 @@ def test_clean_dataset_passes_and_writes_json_and_docs(data_dir: Path) -> None:
     assert report.success and report.failures == []
     summary = json.loads(out_json.read_text(encoding="utf-8"))
     assert summary["success"] is True
-    assert summary["counts"]["rows"] == {"train": 60, "validation": 50, "test": 50}
-    assert summary["counts"]["rendered"] == {"train": 60, "validation": 50, "test": 50}
+    assert summary["counts"]["rows"] == {"train": 70, "validation": 50, "test": 50}
+    assert summary["counts"]["rendered"] == {"train": 70, "validation": 50, "test": 50}
     assert summary["counts"]["expectations"] == len(summary["results"]) > 40
     assert all(r["success"] for r in summary["results"])
     names = {(r["suite"], r["expectation"], r["column"]) for r in summary["results"]}
@@ -98,7 +98,7 @@ def test_corrupted_metadata_fails_with_one_line_per_rule(data_dir: Path) -> None
     expected = [
         "test: expect_column_values_to_be_between(zeta) failed: 3 of 50 rows outside [0.05, 1.25]",
         "test: expect_column_values_to_be_in_set(hash_ok) failed: 1 of 50 rows not in [True]",
-        "train: expect_column_values_to_be_between(clipped_fraction) failed: 1 of 60 rows outside [0, 0.02]",
+        "train: expect_column_values_to_be_between(clipped_fraction) failed: 1 of 70 rows outside [0, 0.02]",
         "validation: expect_column_values_to_be_unique(profile_hash) failed: 2 of 50 rows duplicated",
     ]
     for text in expected:
@@ -120,7 +120,7 @@ def test_duplicate_profile_across_splits_fails(data_dir: Path) -> None:
                 a[name][j] = column[i]
     _edit(data_dir, "test", edit)
     message, summary = _fail(data_dir)
-    assert "all splits: expect_column_values_to_be_unique(profile_hash) failed: 2 of 160 rows duplicated" in message
+    assert "all splits: expect_column_values_to_be_unique(profile_hash) failed: 2 of 170 rows duplicated" in message
     assert "train/clean_64" in message and "test/clean_64" in message
     # Each split on its own is still fine: only the cross-split check catches the leak.
     assert {r["suite"] for r in summary["results"] if not r["success"]} <= {"all_splits", "zeta_coverage"}
@@ -172,6 +172,15 @@ def test_uneven_zeta_coverage_fails(data_dir: Path) -> None:
     message, _ = _fail(data_dir)
     assert "zeta coverage: expect_column_pair_values_a_to_be_greater_than_b(count, min_count) failed: 1 of" in message
     assert "train/clean_64 ζ∈[0.65, 1.25]" in message
+
+
+def test_simulated_family_with_a_drawn_zeta_fails(data_dir: Path) -> None:
+    def edit(a):
+        rows = np.flatnonzero(a["family"] == "dprm_64")
+        a["zeta"][rows[:3]] = 0.5  # a directed polymer is labelled 2/3, never anything else
+    _edit(data_dir, "train", edit)
+    message, _ = _fail(data_dir)
+    assert "train/dprm_64 ζ = 0.6667 (dprm)" in message
 
 
 def test_missing_split_file(data_dir: Path) -> None:

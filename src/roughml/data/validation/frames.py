@@ -19,14 +19,17 @@ from roughml.core.config import SPLITS, GenerateParams, ValidateParams
 from roughml.core.errors import DataValidationError
 from roughml.data.datasets import COLUMNS, profile_hash, render_sample
 from roughml.physics.geometry import canonical_view, is_geometry
-from roughml.physics.rendering import LAB_FIELDS
+from roughml.physics.interfaces.families import FAMILIES
+from roughml.physics.rendering import LAB_DTYPES
 
 RenderFn = Callable[[Mapping[str, np.ndarray], int], np.ndarray]
 
 #: Metadata columns copied from the split arrays into the frame (everything except ``heights``).
 META_COLUMNS: tuple[str, ...] = tuple(name for name in COLUMNS if name != "heights")
-#: Lab-rendering parameters: NaN on clean rows, required on lab rows.
-LAB_COLUMNS: tuple[str, ...] = tuple(name for name in LAB_FIELDS if name != "n_islands")
+#: Real-valued lab-rendering parameters: NaN on clean rows, required on lab rows.
+LAB_COLUMNS: tuple[str, ...] = tuple(name for name, dtype in LAB_DTYPES.items() if dtype.kind == "f")
+#: Integer lab-rendering parameters (counts, flags): 0 on clean rows, >= 0 on lab rows.
+LAB_COUNT_COLUMNS: tuple[str, ...] = tuple(name for name, dtype in LAB_DTYPES.items() if dtype.kind == "i")
 #: Columns that describe the rendered image of a row (None/NaN on rows that were not rendered).
 IMAGE_COLUMNS: tuple[str, ...] = ("rendered", "n_unique_values", "pixel_min", "pixel_max", "geometry_ok",
                                   "shape_ok", "dtype_ok")
@@ -136,9 +139,9 @@ def _add_rule_keys(frame: pd.DataFrame, arrays: Mapping[str, np.ndarray], height
                             for f, p, q in zip(family, frame["periodic"], frame["lab"])]
     lab_values = np.column_stack([np.asarray(arrays[c], dtype=np.float64) for c in LAB_COLUMNS])
     is_lab = np.asarray(arrays["lab"], dtype=bool)
-    n_islands = np.asarray(arrays["n_islands"], dtype=np.int64)
-    frame["lab_params_ok"] = np.where(is_lab, np.isfinite(lab_values).all(axis=1) & (n_islands >= 0),
-                                      np.isnan(lab_values).all(axis=1) & (n_islands == 0))
+    counts = np.column_stack([np.asarray(arrays[c], dtype=np.int64) for c in LAB_COUNT_COLUMNS])
+    frame["lab_params_ok"] = np.where(is_lab, np.isfinite(lab_values).all(axis=1) & (counts >= 0).all(axis=1),
+                                      np.isnan(lab_values).all(axis=1) & (counts == 0).all(axis=1))
 
 
 def _image_stats_of_sample(arrays: Mapping[str, np.ndarray], heights: np.ndarray, clipped_length: np.ndarray,
@@ -238,7 +241,9 @@ def coverage_frame(frames: Mapping[str, pd.DataFrame], gp: GenerateParams, vp: V
     Why a frame of counts: "ζ covers its range evenly" is a statement about a histogram, which a
     per-row expectation cannot express; one row per bin turns it into a plain column comparison
     whose failures name the starved bins. The minimum is ``min_bin_share`` × the even share
-    (samples / bins) of that split and family.
+    (samples / bins) of that split and family. A family simulated by its physics has one
+    exponent, so its single row counts the walls labelled with exactly that exponent and must
+    hold all of them.
     """
     edges = zeta_bin_edges(gp.zeta_range, vp.zeta_bins)
     rows = []
@@ -247,11 +252,22 @@ def coverage_frame(frames: Mapping[str, pd.DataFrame], gp: GenerateParams, vp: V
             continue
         for family, group in sorted(frames[split].groupby("family"), key=lambda kv: kv[0]):
             zeta = group["zeta"].to_numpy(dtype=np.float64)
+            if family in gp.families and gp.families[family].physics != "gaussian":
+                rows.append(_known_zeta_row(split, family, gp.families[family].physics, zeta))
+                continue
             counts, _ = np.histogram(zeta[np.isfinite(zeta)], bins=edges)
             minimum = vp.min_bin_share * len(group) / vp.zeta_bins
             rows += [_coverage_row(split, family, edges, b, counts, minimum) for b in range(len(counts))]
     return pd.DataFrame(rows, columns=["split", "family", "split_family", "bin", "split_family_bin",
                                        "count", "min_count"])
+
+
+def _known_zeta_row(split: str, family: str, physics: str, zeta: np.ndarray) -> dict[str, Any]:
+    """The one coverage row of a simulated family: its walls labelled with the family's exponent."""
+    known = FAMILIES[physics].known_zeta
+    return {"split": split, "family": family, "split_family": f"{split}/{family}", "bin": f"= {known:.4g}",
+            "split_family_bin": f"{split}/{family} ζ = {known:.4g} ({physics})",
+            "count": int(np.count_nonzero(zeta == known)), "min_count": float(zeta.size)}
 
 
 def _coverage_row(split: str, family: str, edges: np.ndarray, b: int, counts: np.ndarray,
