@@ -29,7 +29,7 @@ from PIL import Image
 
 from tests.tiny import REPO, TINY_PARAMS, write_params
 
-HEADER = "path,wall,kind,zeta,zeta_std,zeta_classical,length_px,x,y,orientation,width,height,status,message"
+HEADER = "path,wall,kind,zeta,zeta_std,zeta_classical,length_px,x,y,orientation,width,height,warning,status,message"
 #: Files of the mixed folder that are good images: name -> (orientation, height, width).
 GOOD = {
     "clean_a.png": ("vertical", 96, 64),
@@ -168,6 +168,7 @@ def check_rows(rows: list[dict[str, str]], *, classical: bool) -> None:
         assert row["status"] == "error", row
         assert word in row["message"].lower(), row
         assert row["zeta"] == "" and row["zeta_std"] == "" and row["zeta_classical"] == ""
+        assert row["warning"] == ""
 
 
 # --- estimate --------------------------------------------------------------------------------------

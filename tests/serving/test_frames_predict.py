@@ -64,6 +64,22 @@ def test_a_banner_alone_is_never_a_wall():
     assert "no wall found" in record["message"] and "instrument banner (bottom" in record["message"]
 
 
+def test_a_single_wall_crop_the_frame_finder_misreads_stays_one_canonical_row():
+    """Hot pixels on a bright domain look like drawn graphics to the frame finder; the line-by-line
+    detection still sees one wall crossing every line, so the crop keeps the canonical path."""
+    from roughml.imaging.frames import find_walls
+    from roughml.physics.rendering import LabSample, render_lab
+    from roughml.physics.synthesis import quantise, self_affine_profiles
+
+    heights, _ = quantise(self_affine_profiles(np.random.default_rng(14), np.array([0.6]), 200), 14.0, 200)
+    lab = LabSample(contrast=0.3, illumination=0.3, blur_sigma=1.0, noise_sigma=0.02, n_islands=6,
+                    island_radius=3.0, rotation_deg=2.0, defects=0.0005)
+    crop = render_lab(heights[0], 200, "vertical", "right", lab, np.random.default_rng(14))
+    assert find_walls(crop.astype(np.float32) / 255).is_frame  # what the finder alone concludes
+    items = preparation.prepare_item("crop.png", crop, None, classical=False)
+    assert [(r["kind"], r["orientation"], r["status"]) for r, _ in items] == [("open", "vertical/right", "ok")]
+
+
 def test_a_short_wall_is_a_row_with_its_reason_and_does_not_fail_the_frame(bubble_frame):
     image = _unit(bubble_frame.image).copy()
     # a small domain (about 30 px across) far from the bubbles: too short to measure

@@ -92,6 +92,7 @@ def _check_frame(df: pd.DataFrame, n_ok: int, n_error: int) -> None:
     ok = df[df["status"] == "ok"]
     assert np.isfinite(ok["zeta"]).all() and (ok["zeta_std"] > 0).all()
     assert (df.loc[df["status"] == "error", "message"].str.len() > 0).all()
+    assert (df.loc[df["status"] == "error", "warning"] == "").all()
 
 
 # --- pyfunc in-process ---------------------------------------------------------------------------
@@ -366,6 +367,41 @@ def test_predict_paths_with_workers_and_pixel_capped_batches(keras_file, many_fi
         if a.status == "ok":
             assert b.zeta == pytest.approx(a.zeta, abs=1e-5) and b.zeta_std == pytest.approx(a.zeta_std, rel=1e-4)
     assert sum(r.status == "ok" for r in parallel) == 17
+
+
+def test_disagreeing_model_and_classical_fit_warn_in_rows_csv_and_frame(keras_file, image_folder, tmp_path,
+                                                                       monkeypatch):
+    """The predict path end to end (per-image work, classical fit, network, rows, CSV), with the
+    network's answer fixed far from every wall's classical ζ: each ok row says so."""
+    import csv
+
+    model = pyfunc_model.RoughnessPyfunc()
+    model.load_keras(keras_file)
+
+    def confident_and_wrong(batch):  # ζ inside the training range, tiny σ: only the disagreement warns
+        return np.full(len(batch), 1.15), np.full(len(batch), 0.01)
+
+    monkeypatch.setattr(model, "_infer", confident_and_wrong)
+    result = list(rpredict.predict_paths(list_inputs(image_folder), model, workers=0))
+    ok = [r for r in result if r.status == "ok"]
+    assert len(ok) == 3 and all(r.zeta_classical < 0.9 for r in ok)
+    for row in ok:
+        assert row.warning.startswith("model and classical fit disagree: 1.15 vs "), row
+        assert row.warning.endswith("σ)") and ";" not in row.warning
+    assert all(r.warning == "" for r in result if r.status != "ok")
+    rows.write_rows(result, tmp_path / "p.csv")
+    with open(tmp_path / "p.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        written = list(reader)
+    assert reader.fieldnames[-3:] == ["warning", "status", "message"]
+    assert [r["warning"] for r in written] == [r.warning for r in result]
+    # the pyfunc's DataFrame (REST, Spark) carries the same cell, a string column
+    frame = model.predict(None, pd.DataFrame({"path": [str(image_folder / "wall_0.png")]}))
+    assert frame.loc[0, "warning"] == ok[0].warning and pd.api.types.is_string_dtype(frame["warning"])
+    # without the classical fit nothing contradicts the model: no warning
+    fast = model.predict(None, pd.DataFrame({"path": [str(image_folder / "wall_0.png")]}),
+                         params={"classical": False})
+    assert fast.loc[0, "warning"] == ""
 
 
 def test_native_stderr_silenced_only_inside():

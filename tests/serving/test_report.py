@@ -113,6 +113,25 @@ def test_walls_too_short_for_the_window():
     assert any("leaves no fit window" in w for w in s["warnings"])
 
 
+def test_walls_with_a_warning_are_counted_and_listed():
+    from roughml.serving.report.page import render_page
+
+    rows = synthetic_rows(np.random.default_rng(9), 0.6, 12, errors=1)
+    rows[0].warning = "model uncertain (σ = 0.31)"
+    rows[4].warning = "wall length 5000 px outside the trained 64–4096 px; <odd>"
+    rows[-1].warning = ""  # error rows never carry one
+    data = report.build_report(rows, model=MODEL, n_boot=100)
+    counted = [w for w in data.summary["warnings"] if "carry a warning" in w]
+    assert len(counted) == 1 and counted[0].startswith("2 of 12 walls carry a warning")
+    page = render_page(data, [])
+    assert "<th class=text>warning</th>" in page
+    assert "<td class=text>model uncertain (σ = 0.31)</td>" in page and "; &lt;odd&gt;</td>" in page
+    for row in rows:
+        row.warning = ""
+    quiet = report.build_report(rows, model=MODEL, n_boot=100).summary["warnings"]
+    assert not any("carry a warning" in w for w in quiet)
+
+
 # --- files ---------------------------------------------------------------------------------------
 
 def _strict_json(path: Path) -> dict:

@@ -26,7 +26,7 @@ from tests.serving.conftest import register_tiny_model
 #: The struct the README's example asks for: every output column, in order, with its Spark type.
 RESULT_TYPE = ("path string, wall double, kind string, zeta double, zeta_std double, zeta_classical double, "
                "length_px double, x double, y double, orientation string, width double, height double, "
-               "status string, message string")
+               "warning string, status string, message string")
 
 pytestmark = [
     pytest.mark.slow,

@@ -4,7 +4,8 @@ Why beside the model's predictions: the classical estimate needs no trained mode
 no TensorFlow, so it runs anywhere and serves as the reference the model is compared with. It
 takes the same inputs as ``roughml predict`` (:func:`roughml.serving.inputs.list_inputs`) and
 writes the same rows (:mod:`roughml.serving.rows`); ``zeta`` and ``zeta_classical`` are both the
-Whittle value.
+Whittle value. Its ``warning`` column flags only walls outside the trained lengths
+(:func:`roughml.serving.warnings.classical_warning`): the other reasons judge a model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from roughml.serving.inputs import list_inputs, read_items
 from roughml.serving.rows import CLASSICAL_STD_KEY, Row, error_row, record_row
+from roughml.serving.warnings import classical_warning
 
 
 def classical_rows(label: str, gray: np.ndarray) -> list[Row]:
@@ -34,6 +36,7 @@ def classical_rows(label: str, gray: np.ndarray) -> list[Row]:
                           orientation="")
         elif record["status"] == "ok":
             record.update(zeta=record["zeta_classical"], zeta_std=record.get(CLASSICAL_STD_KEY, math.nan))
+        record["warning"] = classical_warning(record)
         rows.append(record_row(record))
     return rows
 

@@ -185,7 +185,31 @@ def find_frame_walls(gray: np.ndarray):
         found = find_walls(gray)
     except Exception:  # noqa: BLE001 - the crop path still gets its chance, with its own reason
         return None
-    return found if found.is_frame else None
+    if not found.is_frame or _one_crossing_wall(gray, found):
+        return None
+    return found
+
+
+def _one_crossing_wall(gray: np.ndarray, found) -> bool:
+    """True when an image the frame finder reads as a frame is a single-wall crop after all.
+
+    Why: in a noisy crop (islands, dust, hot pixels, a wall that nearly touches the border) the
+    finder can cut one wall into open pieces, close a loop through the noise, or take clipped
+    highlights for graphics; measuring those pieces gave ζ off by up to 0.5 on an independent
+    renderer's crops. A crop is what the line-by-line detection sees as one step crossed by most
+    lines. A genuine frame fails that test: each line across a bubble or across two walls rises
+    *and* falls. Only an instrument banner overrules it, since a banner's edge is exactly such a
+    step (the measured banner of a real Kerr frame).
+    """
+    from roughml.imaging.detection import detect_orientation
+
+    if found.banners:
+        return False
+    try:
+        detect_orientation(gray)
+    except RoughmlError:
+        return False
+    return True
 
 
 def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classical: bool) -> list[Prepared]:

@@ -37,6 +37,7 @@ from roughml.serving import batching
 from roughml.serving.inputs import Item, bytes_item, read_items
 from roughml.serving.preparation import Prepared, prepare_item
 from roughml.serving.rows import COLUMNS
+from roughml.serving.warnings import model_warning
 
 #: Name of the Keras file among the pyfunc's artifacts.
 KERAS_ARTIFACT = "keras_model"
@@ -138,6 +139,7 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
             df[col] = df[col].astype(np.float64)
         for col in ("wall", "width", "height"):
             df[col] = df[col].astype("Int64")
+        df["warning"] = df["warning"].fillna("").astype(str)
         return df
 
     def predict_items(self, items: Iterable[Item], *, classical: bool | None = None,
@@ -160,7 +162,8 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
         Images of one shape are stacked into forward passes of at most ``batch_size`` images and
         ``roughml.serving.batching.MAX_BATCH_PIXELS`` pixels (:func:`roughml.serving.batching.forward_passes`);
         records keep their order. A failing forward pass turns only its own images into error
-        rows, so that one shape too large for memory does not cost the other results.
+        rows, so that one shape too large for memory does not cost the other results. Each ok
+        record then gets its ``warning`` (:func:`roughml.serving.warnings.model_warning`).
         ``batch_size`` defaults to the object's own.
         """
         if self._model is None:
@@ -178,6 +181,8 @@ class RoughnessPyfunc(mlflow.pyfunc.PythonModel):
             for index, z, sd in zip(members, zeta, zeta_std):
                 records[index]["zeta"] = float(z)
                 records[index]["zeta_std"] = float(sd)
+        for record in records:
+            record["warning"] = model_warning(record)
         return records
 
     def _infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -273,8 +278,8 @@ def _pip_requirements() -> list[str]:
 #: MLflow type of each output column (width and height are missing when an image cannot be read).
 _OUTPUT_TYPES = {"path": "string", "wall": "long", "kind": "string", "zeta": "double", "zeta_std": "double",
                  "zeta_classical": "double", "length_px": "double", "x": "double", "y": "double",
-                 "orientation": "string", "width": "long", "height": "long", "status": "string",
-                 "message": "string"}
+                 "orientation": "string", "width": "long", "height": "long", "warning": "string",
+                 "status": "string", "message": "string"}
 #: Output columns that are missing on some rows (an image that could not be read has no size, a
 #: file with no wall no wall number).
 _OPTIONAL_OUTPUTS = ("wall", "width", "height")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # rich is imported when a table is made: worker processes imp
 
 #: Output columns, in order: of the CSV / JSON tables and of the pyfunc's DataFrame alike.
 COLUMNS = ("path", "wall", "kind", "zeta", "zeta_std", "zeta_classical", "length_px", "x", "y",
-           "orientation", "width", "height", "status", "message")
+           "orientation", "width", "height", "warning", "status", "message")
 #: Record key of the wall profile h(x) (float32, px) that ``zeta_classical`` was fitted on; absent
 #: when the classical fit was not run or failed. Not an output column: it is carried on
 #: :attr:`Row.profile` to the ensemble report (:mod:`roughml.serving.report`) only.
@@ -81,7 +81,8 @@ class Row:
     ``wall`` numbers the walls of one image (1, 2, … longest first), ``kind`` is ``open`` (crossing
     the field, or a domain cut by the border) or ``closed`` (a domain wholly inside), ``length_px``
     the wall's length along its line, ``x``/``y`` its centroid in the input image's pixels
-    (x = column, y = row). ``message`` is '' when ok. ``profile`` (the extracted wall h(s) behind
+    (x = column, y = row). ``warning`` is '' unless the value deserves a second look (the reasons,
+    joined by '; ': :mod:`roughml.serving.warnings`). ``message`` is '' when ok. ``profile`` (the extracted wall h(s) behind
     ``zeta_classical``) and ``contour`` (the wall's line in the image) are not output columns and
     take no part in comparisons.
     """
@@ -98,6 +99,7 @@ class Row:
     orientation: str | None = None
     width: int | None = None
     height: int | None = None
+    warning: str = ""
     status: str = "ok"
     message: str = ""
     profile: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -136,14 +138,16 @@ def _record(label: str, shape: tuple[int, ...] | None, orientation: str, status:
     """A record with every column, in ``COLUMNS`` order."""
     height, width = _size(shape)
     values = {"path": label, **wall, "zeta": math.nan, "zeta_std": math.nan, "zeta_classical": math.nan,
-              "orientation": orientation, "width": width, "height": height, "status": status,
-              "message": message}
+              "orientation": orientation, "width": width, "height": height, "warning": "",
+              "status": status, "message": message}
     return {column: values[column] for column in COLUMNS}
 
 
 def record_row(record: dict[str, Any]) -> Row:
-    """The :class:`Row` of a pyfunc record: NaN and ±inf become None, an empty orientation None."""
+    """The :class:`Row` of a pyfunc record: NaN and ±inf become None, an empty orientation None,
+    a missing warning ''."""
     values = {column: plain(record.get(column)) for column in COLUMNS}
+    values["warning"] = values["warning"] or ""
     for key in ("orientation", "kind"):
         if values[key] == "":
             values[key] = None
@@ -196,22 +200,25 @@ def exit_code(rows: Iterable[Row]) -> int:
 
 
 def summary_table(rows: Iterable[Row]) -> "Table":
-    """A small rich table: counts of ok and error rows, mean ζ ± sd over the ok rows."""
+    """A small rich table: counts of ok and error rows and of rows with a warning, mean ζ ± sd over
+    the ok rows (the warnings themselves are in the table written, column ``warning``)."""
     from rich.table import Table
 
     rows = list(rows)
     ok = [row.zeta for row in rows if row.status == "ok" and row.zeta is not None]
     errors = sum(1 for row in rows if row.status != "ok")
+    warned = sum(1 for row in rows if row.warning)
     table = Table(title="roughness exponent")
     table.add_column("images", justify="right")
     table.add_column("ok", justify="right")
     table.add_column("errors", justify="right")
     table.add_column("mean ζ ± sd", justify="right")
+    table.add_column("warnings", justify="right")
     if ok:
         values = np.asarray(ok, dtype=np.float64)
         spread = float(values.std(ddof=1)) if values.size > 1 else 0.0
         zeta_text = f"{values.mean():.3f} ± {spread:.3f}"
     else:
         zeta_text = "–"
-    table.add_row(str(len(rows)), str(len(ok)), str(errors), zeta_text)
+    table.add_row(str(len(rows)), str(len(ok)), str(errors), zeta_text, str(warned))
     return table

@@ -69,13 +69,14 @@ def _warnings(warnings: Iterable[str]) -> str:
 
 def _wall_table(data: ReportData) -> str:
     head = ("<tr><th>#</th><th class=text>path</th><th>ζ</th><th>σ</th><th>classical ζ</th>"
-            "<th class=text>status</th><th class=text>message</th></tr>")
+            "<th class=text>status</th><th class=text>warning</th><th class=text>message</th></tr>")
     lines = [head]
     for number, row in enumerate(data.rows, start=1):
         css = "" if row.status == "ok" else " class=error"
         lines.append(f"<tr{css}><td>{number}</td><td class=text>{html.escape(row.path)}</td>"
                      f"<td>{_number(row.zeta)}</td><td>{_number(row.zeta_std)}</td>"
                      f"<td>{_number(row.zeta_classical)}</td><td class=text>{html.escape(row.status)}</td>"
+                     f"<td class=text>{html.escape(row.warning)}</td>"
                      f"<td class=text>{html.escape(row.message)}</td></tr>")
     return "<table>\n" + "\n".join(lines) + "\n</table>"
 
@@ -108,7 +109,8 @@ def render_page(data: ReportData, figures: Iterable[tuple[str, str, bytes]]) -> 
 {figure_html}
 <h2>Walls</h2>
 <p>Only ok rows enter the statistics; error rows are listed with their reason. ζ and σ come from the
-model, classical ζ from the Whittle fit of each wall's profile.</p>
+model, classical ζ from the Whittle fit of each wall's profile; a warning says why a wall's ζ deserves a
+second look.</p>
 {_wall_table(data)}
 <p><small>summary.json holds these numbers; walls.csv this table.</small></p>
 </body>

@@ -97,6 +97,11 @@ def _warnings(rows: Sequence[Row], n_walls: int, n_profiles: int, combined: ense
     if errors:
         notes.append(f"{len(errors)} of {len(rows)} images could not be measured and were skipped "
                      "(error rows in the table)")
+    warned = sum(1 for r in rows if r.status == "ok" and r.warning)
+    if warned:
+        measured = len(rows) - len(errors)
+        notes.append(f"{warned} of {measured} walls carry a warning (column warning of the wall table): "
+                     "check them before quoting their ζ")
     if combined is not None and fit is not None and _disagree(combined.zeta, combined.ci95, fit.fit_s.zeta, fit.ci95_s):
         notes.append(f"the model (ζ = {combined.zeta:.3f}) and the classical ensemble (ζ = {fit.fit_s.zeta:.3f}) "
                      "disagree beyond their combined 95 % intervals: check the fit window against blur and "
