@@ -59,7 +59,7 @@ def test_train_and_evaluate_record_everything(tiny_data, sqlite_tracking, tmp_pa
     assert run_file["model_uri"] == f"models:/{logged_models[0].model_id}"
 
     metrics = run_evaluation(params, tmp_path / "models", tiny_data, tmp_path / "reports")
-    assert set(metrics["families"]) == {"clean_64", "lab_small"}
+    assert set(metrics["families"]) == {"clean_64", "lab_small", "dprm_64"}
     for fam in metrics["families"].values():
         assert fam["n"] + fam["failed"] > 0
         assert fam["rms"] is None or fam["rms"] >= 0
