@@ -20,8 +20,8 @@ from PIL import Image
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
-from roughml.physics import portable
 from roughml.physics.geometry import BRIGHT_SIDES, ORIENTATIONS, check_geometry, orient
+from roughml.physics.synthesis import log_uniform
 
 __all__ = ["BRIGHT_SIDES", "ORIENTATIONS", "ISLAND_REFERENCE_AREA", "LAB_FIELDS", "LabSample", "orient",
            "LAB_DTYPES", "lab_sample_from", "render_binary", "render_binary_batch", "render_lab", "sample_lab",
@@ -105,12 +105,6 @@ LAB_DTYPES: dict[str, np.dtype] = {
 LAB_FIELDS = tuple(LAB_DTYPES)
 
 
-def _log_uniform(rng: np.random.Generator, low: float, high: float, n: int) -> np.ndarray:
-    """``n`` draws log-uniform in [low, high]: scale parameters (contrast, CNR) span decades."""
-    log_low, log_high = portable.log(np.array([low, high], dtype=np.float64))
-    return portable.exp(rng.uniform(log_low, log_high, size=n))
-
-
 def _draw_psf(rng: np.random.Generator, n: int, size_px: tuple[float, float],
               defocus_share: float, motion_share: float) -> dict[str, np.ndarray]:
     """Gaussian, defocus-disk or motion point-spread functions of one size scale.
@@ -146,11 +140,11 @@ def sample_lab_columns(rng: np.random.Generator, n: int, *, contrast: tuple[floa
     probability of that degradation. Plain values, not a config object, so that physics knows
     nothing of ``params.yaml``. The draw order is part of every stored dataset.
     """
-    grey_step = _log_uniform(rng, *contrast, n)
+    grey_step = log_uniform(rng, *contrast, n)
     cols = {
         "contrast": grey_step,
         "illumination": rng.uniform(*illumination_gradient, size=n),
-        "noise_sigma": grey_step / _log_uniform(rng, *cnr, n),
+        "noise_sigma": grey_step / log_uniform(rng, *cnr, n),
         "n_islands": rng.integers(islands[0], islands[1], size=n, endpoint=True),
         "island_radius": rng.uniform(*island_radius_px, size=n),
         "rotation_deg": rng.uniform(-rotation_deg, rotation_deg, size=n),

@@ -108,6 +108,16 @@ def sample_zeta(rng: np.random.Generator, n: int, zeta_range: tuple[float, float
     return rng.uniform(low, high, size=n).astype(np.float64)
 
 
+def log_uniform(rng: np.random.Generator, low: float, high: float, n: int) -> np.ndarray:
+    """``n`` draws log-uniform in [low, high] (float64), with :mod:`portable` exp and log.
+
+    For scale parameters (a width, a contrast, a contrast-to-noise ratio), which span decades:
+    each decade is equally likely. Portable functions, because the draws enter stored datasets.
+    """
+    log_low, log_high = portable.log(np.array([low, high], dtype=np.float64))
+    return portable.exp(rng.uniform(log_low, log_high, size=n))
+
+
 def sample_rms_width(rng: np.random.Generator, n: int, transverse: ArrayLike,
                      width_fraction_range: tuple[float, float]) -> np.ndarray:
     """Draw ``n`` rms wall widths in px, log-uniform as a fraction of the transverse size.
@@ -115,9 +125,7 @@ def sample_rms_width(rng: np.random.Generator, n: int, transverse: ArrayLike,
     Log-uniform because the amplitude is a scale parameter: narrow and wide walls should be equally
     common on a log scale, so the model cannot infer ζ from the amplitude.
     """
-    low, high = width_fraction_range
-    log_low, log_high = portable.log(np.array([low, high], dtype=np.float64))
-    fraction = portable.exp(rng.uniform(log_low, log_high, size=n))
+    fraction = log_uniform(rng, *width_fraction_range, n)
     return (fraction * np.asarray(transverse, dtype=np.float64)).astype(np.float64)
 
 
