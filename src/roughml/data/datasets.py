@@ -12,6 +12,7 @@ and adding a family does not change the samples of the others.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -111,15 +112,10 @@ def family_zeta(rng: np.random.Generator, n: int, family: FamilyParams, gp: Gene
 def lab_ranges(lab: LabParams) -> dict[str, Any]:
     """The lab block of ``params.yaml`` as the keyword arguments of ``sample_lab_columns``.
 
-    Physics takes plain ranges, not config objects; this is the one place that unpacks them.
+    Physics takes plain ranges, not config objects; this is the one place that unpacks them. The
+    block's keys are the sampler's keyword names, so every field passes through as it is.
     """
-    return {"contrast": lab.contrast, "illumination_gradient": lab.illumination_gradient,
-            "blur_sigma_px": lab.blur_sigma_px, "cnr": lab.cnr, "islands": lab.islands,
-            "island_radius_px": lab.island_radius_px, "rotation_deg": lab.rotation_deg,
-            "defocus_share": lab.defocus_share, "motion_share": lab.motion_share,
-            "poisson_share": lab.poisson_share, "banding": lab.banding, "defects": lab.defects,
-            "jpeg_share": lab.jpeg_share, "jpeg_quality": lab.jpeg_quality,
-            "binarized_share": lab.binarized_share}
+    return {field.name: getattr(lab, field.name) for field in dataclasses.fields(lab)}
 
 
 def _draw_geometry(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
