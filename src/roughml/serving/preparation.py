@@ -89,13 +89,16 @@ def _crop_contour(canonical: np.ndarray, found, profile: np.ndarray | None) -> n
     return np.column_stack([rows, cols]).astype(np.float32)
 
 
-def _crop_item(label: str, gray: np.ndarray, classical: bool) -> Prepared:
-    """The record of a single-wall crop: the wall detected once, shared by model and classical fit."""
+def _crop_item(label: str, gray: np.ndarray, classical: bool, found=None) -> Prepared:
+    """The record of a single-wall crop: the wall detected once, shared by model and classical fit.
+
+    ``found`` is the wall's orientation when the frame check already detected it.
+    """
     from roughml.imaging import detection
     from roughml.imaging.canonical import prepare
 
     try:
-        found = detection.detect_orientation(gray)
+        found = found or detection.detect_orientation(gray)
         prepared = prepare(gray, found.orientation, found.bright_side)
     except RoughmlError as exc:
         return error_record(label, str(exc), gray.shape), None
@@ -175,23 +178,26 @@ def _frame_items(label: str, gray: np.ndarray, found, classical: bool) -> list[P
 
 
 def find_frame_walls(gray: np.ndarray):
-    """The walls of ``gray`` when it is a frame (see the module docstring), else None.
+    """``(walls, None)`` when ``gray`` is a frame (see the module docstring), else ``(None, crossing)``.
 
-    None too when the frame analysis itself fails: the crop path then gives its own reason.
+    ``crossing`` is the single wall's :class:`~roughml.imaging.detection.Orientation` when it was
+    already detected to tell a misread crop from a frame (the crop path then reuses it), else None.
+    Also ``(None, None)`` when the frame analysis itself fails: the crop path gives its own reason.
     """
     from roughml.imaging.frames import find_walls
 
     try:
         found = find_walls(gray)
     except Exception:  # noqa: BLE001 - the crop path still gets its chance, with its own reason
-        return None
-    if not found.is_frame or _one_crossing_wall(gray, found):
-        return None
-    return found
+        return None, None
+    if not found.is_frame:
+        return None, None
+    crossing = _one_crossing_wall(gray, found)
+    return (found, None) if crossing is None else (None, crossing)
 
 
-def _one_crossing_wall(gray: np.ndarray, found) -> bool:
-    """True when an image the frame finder reads as a frame is a single-wall crop after all.
+def _one_crossing_wall(gray: np.ndarray, found):
+    """The wall's orientation when an image the frame finder reads as a frame is a single-wall crop after all.
 
     Why: in a noisy crop (islands, dust, hot pixels, a wall that nearly touches the border) the
     finder can cut one wall into open pieces, close a loop through the noise, or take clipped
@@ -199,17 +205,16 @@ def _one_crossing_wall(gray: np.ndarray, found) -> bool:
     renderer's crops. A crop is what the line-by-line detection sees as one step crossed by most
     lines. A genuine frame fails that test: each line across a bubble or across two walls rises
     *and* falls. Only an instrument banner overrules it, since a banner's edge is exactly such a
-    step (the measured banner of a real Kerr frame).
+    step (the measured banner of a real Kerr frame). None when it is a frame.
     """
     from roughml.imaging.detection import detect_orientation
 
     if found.banners:
-        return False
+        return None
     try:
-        detect_orientation(gray)
+        return detect_orientation(gray)
     except RoughmlError:
-        return False
-    return True
+        return None
 
 
 def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classical: bool) -> list[Prepared]:
@@ -237,9 +242,10 @@ def prepare_item(label: str, gray: np.ndarray | None, error: str | None, classic
     gray = np.asarray(gray)
     if gray.ndim == 2:
         unit = gray.astype(np.float32) / np.float32(255.0) if gray.dtype == np.uint8 else gray
-        found = find_frame_walls(unit)
-        if found is not None:
-            return _frame_items(label, unit, found, classical)
+        walls, crossing = find_frame_walls(unit)
+        if walls is not None:
+            return _frame_items(label, unit, walls, classical)
+        return [_crop_item(label, gray, classical, crossing)]
     return [_crop_item(label, gray, classical)]
 
 
