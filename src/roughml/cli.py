@@ -106,7 +106,7 @@ def validate(params: Path = PARAMS_OPTION,
         p = _params(params)
         report = validate_datasets(data_dir, generate_params(p), validate_params(p), out_json, docs_dir)
         out.print(f"validation passed: {report.counts.get('expectations', '?')} expectations, "
-                  f"report -> {out_json}, data docs -> {report.docs_index}")
+                  f"report -> {out_json}, data docs -> {docs_dir / 'index.html'}")
 
 
 @app.command()

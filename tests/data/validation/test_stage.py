@@ -188,3 +188,12 @@ def test_missing_split_file(data_dir: Path) -> None:
     out_json, _, run = _run(data_dir)
     with pytest.raises(DataValidationError, match="validation.npz: split file not found"):
         run()
+
+
+def test_summary_names_the_docs_relative_to_itself(data_dir: Path) -> None:
+    """The JSON is a DVC-tracked output: an absolute path in it would differ in every checkout."""
+    out_json, docs, run = _run(data_dir)
+    run()
+    index = json.loads(out_json.read_text(encoding="utf-8"))["docs_index"]
+    assert not Path(index).is_absolute()
+    assert (out_json.parent / index).resolve() == (docs / "index.html").resolve()

@@ -7,6 +7,7 @@ the data docs, so both are written before the stage raises.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -39,7 +40,7 @@ class ValidationReport:
     counts: dict[str, Any]
     results: list[ExpectationOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    docs_index: str = ""
+    docs_index: str = ""   # relative to the JSON's folder: the file must not depend on the checkout's path
 
     def to_json(self) -> str:
         """Strict JSON (no NaN), indented, with a final newline."""
@@ -164,7 +165,8 @@ def validate_datasets(data_dir: str | Path, gp: GenerateParams, vp: ValidatePara
     outcomes = _run_and_publish(_checks(frames, gp, vp), docs_dir)
     failures = [o.message for o in outcomes if not o.success]
     report = ValidationReport(success=not failures, counts=_summary_counts(frames, outcomes, failures),
-                              results=outcomes, failures=failures, docs_index=str(docs_dir / "index.html"))
+                              results=outcomes, failures=failures,
+                              docs_index=os.path.relpath(docs_dir / "index.html", out_json.parent))
     atomic_write_text(out_json, report.to_json())
     if failures:
         raise DataValidationError(f"{len(failures)} dataset expectation(s) failed:\n" + "\n".join(failures))
