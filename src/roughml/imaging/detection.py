@@ -33,6 +33,8 @@ MIN_CROSSING_SHARE = 0.5
 ROW_SMOOTHING = 1.0
 #: Images whose shorter side is at least this (px) are searched for a wall at half resolution.
 DETECT_REDUCE_SIDE = 256
+#: Degree of the separable polynomial illumination background fitted while binarizing.
+ILLUMINATION_DEGREE = 2
 
 
 @dataclass(frozen=True)
@@ -251,8 +253,10 @@ def binarize(canonical: np.ndarray) -> np.ndarray:
 
     Clean two-level images are thresholded exactly. Otherwise: light Gaussian smoothing against
     pixel noise, then Otsu's threshold, refined a few times by fitting ``dark level + step ·
-    bright + planar illumination`` to the current mask and thresholding the flattened image at
-    the middle of the step (a linear illumination ramp would otherwise move the wall).
+    bright + quadratic illumination`` to the current mask and thresholding the flattened image at
+    the middle of the step. A plane is not enough: vignetting and a broad illumination bump curve
+    the background, and a plane fitted to a curved background moves the threshold line, hence the
+    wall, by tens of pixels on large images.
     """
     img = _as_float(canonical)
     if is_two_level(img):
@@ -264,22 +268,12 @@ def binarize(canonical: np.ndarray) -> np.ndarray:
     if float(np.ptp(smooth)) < MIN_CONTRAST:
         raise NoInterfaceError("image is uniform: no interface to measure")
     mask = smooth > _otsu_threshold(smooth)
-    rows, cols = img.shape
-    r = np.arange(rows, dtype=np.float64) / rows - 0.5
-    c = np.arange(cols, dtype=np.float64) / cols - 0.5
-    # Least squares of smooth ≈ dark + step·mask + tilt_r·r + tilt_c·c over all pixels, through
-    # the 4 x 4 normal equations: r and c are separable, so every entry is a row or column sum.
-    row_sums, col_sums = smooth.sum(axis=1), smooth.sum(axis=0)
-    plain = np.array([[rows * cols, 0.0, cols * r.sum(), rows * c.sum()],
-                      [0.0, 0.0, 0.0, 0.0],
-                      [0.0, 0.0, cols * (r @ r), r.sum() * c.sum()],
-                      [0.0, 0.0, 0.0, rows * (c @ c)]])
-    for _ in range(3):
-        coef = _illumination_fit(plain, mask, smooth, r, c, row_sums, col_sums)
+    basis = _IlluminationBasis.of(smooth)
+    for _ in range(4):
+        coef = basis.fit(mask)
         if abs(coef[1]) < 1e-9:
             break
-        flat = smooth - (coef[2] * r)[:, None] - (coef[3] * c)[None, :]
-        new_mask = flat > coef[0] + 0.5 * coef[1]
+        new_mask = smooth - basis.background(coef) > coef[0] + 0.5 * coef[1]
         if np.array_equal(new_mask, mask):
             break
         mask = new_mask
@@ -301,21 +295,58 @@ def _otsu_threshold(img: np.ndarray, nbins: int = 256) -> float:
     return float(threshold_otsu(hist=(counts, 0.5 * (edges[:-1] + edges[1:]))))
 
 
-def _illumination_fit(plain: np.ndarray, mask: np.ndarray, smooth: np.ndarray, r: np.ndarray,
-                      c: np.ndarray, row_sums: np.ndarray, col_sums: np.ndarray) -> np.ndarray:
-    """Coefficients (dark, step, tilt_r, tilt_c) of the least-squares illumination model.
+@dataclass(frozen=True)
+class _IlluminationBasis:
+    """Least squares of ``smooth ≈ dark + step·mask + Σ a_k R_k(row) + Σ b_k C_k(col)``.
 
-    ``plain`` holds the mask-independent entries of XᵀX (upper triangle, mask row zero).
+    R and C are the centred row and column coordinates and their squares (a separable quadratic
+    background). Every entry of XᵀX and Xᵀy that does not involve the mask is a product of row
+    and column sums, computed once; each refinement only recounts the mask per row and column,
+    so a fit costs O(pixels) for the mask counts and nothing for a design matrix.
     """
-    per_row = np.count_nonzero(mask, axis=1).astype(np.float64)
-    per_col = np.count_nonzero(mask, axis=0).astype(np.float64)
-    gram = plain.copy()
-    gram[0, 1] = gram[1, 1] = per_row.sum()
-    gram[1, 2] = per_row @ r
-    gram[1, 3] = per_col @ c
-    gram = np.triu(gram) + np.triu(gram, 1).T
-    moments = np.array([row_sums.sum(), float(smooth[mask].sum()), r @ row_sums, c @ col_sums])
-    return np.linalg.lstsq(gram, moments, rcond=None)[0]
+
+    smooth: np.ndarray
+    rows: np.ndarray      # (n_rows, 2): r, r²
+    cols: np.ndarray      # (n_cols, 2): c, c²
+    plain: np.ndarray     # XᵀX without the mask row/column (zeros there)
+    plain_moments: np.ndarray  # Xᵀy without the mask entry
+
+    @classmethod
+    def of(cls, smooth: np.ndarray) -> "_IlluminationBasis":
+        n_r, n_c = smooth.shape
+        r = np.arange(n_r, dtype=np.float64) / n_r - 0.5
+        c = np.arange(n_c, dtype=np.float64) / n_c - 0.5
+        rows = np.stack([r ** k for k in range(1, ILLUMINATION_DEGREE + 1)], axis=1)
+        cols = np.stack([c ** k for k in range(1, ILLUMINATION_DEGREE + 1)], axis=1)
+        k = 2 + rows.shape[1] + cols.shape[1]
+        ir, ic = slice(2, 2 + rows.shape[1]), slice(2 + rows.shape[1], k)
+        plain = np.zeros((k, k))
+        plain[0, 0] = n_r * n_c
+        plain[0, ir], plain[0, ic] = n_c * rows.sum(axis=0), n_r * cols.sum(axis=0)
+        plain[ir, ir], plain[ic, ic] = n_c * rows.T @ rows, n_r * cols.T @ cols
+        plain[ir, ic] = np.outer(rows.sum(axis=0), cols.sum(axis=0))
+        plain = np.triu(plain) + np.triu(plain, 1).T
+        row_sums, col_sums = smooth.sum(axis=1), smooth.sum(axis=0)
+        moments = np.concatenate([[row_sums.sum(), 0.0], rows.T @ row_sums, cols.T @ col_sums])
+        return cls(smooth, rows, cols, plain, moments)
+
+    def fit(self, mask: np.ndarray) -> np.ndarray:
+        """Coefficients (dark, step, a_1, a_2, b_1, b_2) for the bright ``mask``."""
+        per_row = np.count_nonzero(mask, axis=1).astype(np.float64)
+        per_col = np.count_nonzero(mask, axis=0).astype(np.float64)
+        mask_row = np.concatenate([[per_row.sum(), per_row.sum()], per_row @ self.rows, per_col @ self.cols])
+        gram = self.plain.copy()
+        gram[1, :], gram[:, 1] = mask_row, mask_row
+        moments = self.plain_moments.copy()
+        moments[1] = float(self.smooth[mask].sum())
+        return np.linalg.lstsq(gram, moments, rcond=None)[0]
+
+    def background(self, coef: np.ndarray) -> np.ndarray:
+        """The fitted illumination (without the dark level and the step), as an image."""
+        k_r = self.rows.shape[1]
+        along_rows = self.rows @ coef[2:2 + k_r]
+        along_cols = self.cols @ coef[2 + k_r:]
+        return along_rows[:, None] + along_cols[None, :]
 
 
 def heights_from_mask(bright: np.ndarray) -> np.ndarray:
