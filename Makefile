@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_sample.py
 	$(BIN)/python benchmarks/bench_generalization.py
 	$(BIN)/python benchmarks/bench_frames.py
+	$(BIN)/python benchmarks/bench_seed_spread.py
 
 ## re-resolve requirements.lock from pyproject.toml (needs the network; commit the result)
 lock:
