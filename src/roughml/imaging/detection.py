@@ -17,6 +17,7 @@ from scipy.stats import median_abs_deviation
 from skimage.filters import threshold_otsu
 
 from roughml.core.errors import NoInterfaceError
+from roughml.imaging.faint import faint_wall
 from roughml.physics.geometry import BRIGHT_SIDES, canonical_view
 
 #: Smallest image side (px) in which a wall is searched.
@@ -133,7 +134,10 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     its lines that cross it: the true direction wins unless the wall wanders over more than
     ~70 % (f² < 1/2) of the image. The reported contrast is the grey-level step between the two
     domains. Images whose shorter side is at least ``DETECT_REDUCE_SIDE`` px are analysed at half
-    resolution (float32).
+    resolution (float32). Where this finds no wall only because the step is too weak, too rare
+    or too noisy, :func:`roughml.imaging.faint.faint_wall` looks again with smoothing along the
+    candidate wall (per-pixel contrast-to-noise ratios down to ~1.5); every image accepted here
+    keeps exactly its former result.
 
     Raises
     ------
@@ -147,8 +151,14 @@ def detect_orientation(gray: np.ndarray) -> Orientation:
     score_h, crossing_h = _wall_evidence(_centred_rows(d_rows))
     vertical = abs(score_v) * crossing_v ** 2 >= abs(score_h) * crossing_h ** 2
     score, crossing = (score_v, crossing_v) if vertical else (score_h, crossing_h)
-    _check_wall(score, crossing, d_cols if vertical else d_rows, sigma)
     kind = "vertical" if vertical else "horizontal"
+    try:
+        _check_wall(score, crossing, d_cols if vertical else d_rows, sigma)
+    except NoInterfaceError:
+        found_faint = faint_wall(img)  # only for walls too weak here: accepted ones stay bit-identical
+        if found_faint is None:
+            raise
+        kind, score = found_faint
     # score > 0: the bright domain lies at high indices, the geometry table's unflipped side
     found = Orientation(kind, BRIGHT_SIDES[kind][0 if score > 0 else 1])
     return Orientation(found.orientation, found.bright_side, _domain_contrast(canonicalize(img, found)))
