@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.stats import median_abs_deviation
 from skimage.filters import threshold_otsu
 
 from roughml.core.errors import NoInterfaceError
 from roughml.imaging.faint import faint_wall
+from roughml.imaging.noise import robust_sigma
 from roughml.physics.geometry import BRIGHT_SIDES, canonical_view
 
 #: Smallest image side (px) in which a wall is searched.
@@ -34,8 +34,6 @@ MIN_CROSSING_SHARE = 0.5
 ROW_SMOOTHING = 1.0
 #: Images whose shorter side is at least this (px) are searched for a wall at half resolution.
 DETECT_REDUCE_SIDE = 256
-#: Degree of the separable polynomial illumination background fitted while binarizing.
-ILLUMINATION_DEGREE = 2
 
 
 @dataclass(frozen=True)
@@ -109,15 +107,8 @@ def _wall_evidence(centred: np.ndarray) -> tuple[float, float]:
 
 
 def _noise_level(deriv: np.ndarray) -> float:
-    """Robust standard deviation (MAD) of the filter output, from at most ~64k of its values.
-
-    Most pixels are far from the wall, so the median absolute deviation is the pixel noise; a
-    regular subsample gives the same median to well below its own sampling error.
-    """
-    stride = max(1, int(np.sqrt(deriv.size / 65536.0)))
-    sample = deriv[::stride, ::stride].ravel()
-    # × 1.4826 rather than scale="normal" (1/Φ⁻¹(3/4) = 1.4826022…): keeps detections bit-identical.
-    return 1.4826 * float(median_abs_deviation(sample))
+    """Robust standard deviation of the filter output, from at most ~64k of its values."""
+    return robust_sigma(deriv, 65536)
 
 
 def detect_orientation(gray: np.ndarray) -> Orientation:
@@ -326,8 +317,7 @@ class _IlluminationBasis:
         n_r, n_c = smooth.shape
         r = np.arange(n_r, dtype=np.float64) / n_r - 0.5
         c = np.arange(n_c, dtype=np.float64) / n_c - 0.5
-        rows = np.stack([r ** k for k in range(1, ILLUMINATION_DEGREE + 1)], axis=1)
-        cols = np.stack([c ** k for k in range(1, ILLUMINATION_DEGREE + 1)], axis=1)
+        rows, cols = np.stack([r, r * r], axis=1), np.stack([c, c * c], axis=1)
         k = 2 + rows.shape[1] + cols.shape[1]
         ir, ic = slice(2, 2 + rows.shape[1]), slice(2 + rows.shape[1], k)
         plain = np.zeros((k, k))

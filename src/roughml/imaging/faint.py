@@ -40,6 +40,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from roughml.imaging.noise import robust_sigma
+
 #: Longer side (px) of the working image: larger ones are block-averaged down to it (the wall's
 #: step survives, the pixel noise drops by the block side, the filters cost a fraction).
 WORK_SIDE = 384
@@ -116,13 +118,6 @@ def _across(deriv: np.ndarray, scale: float) -> np.ndarray:
                                     box, axis=0, mode="nearest")
 
 
-def _noise(filtered: np.ndarray) -> float:
-    """Robust standard deviation (1.4826 · MAD) of the filtered image, from ~16k–64k of its values."""
-    stride = max(1, int(np.sqrt(filtered.size / 16384.0)))
-    sample = filtered[::stride, ::stride].ravel()
-    return 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
-
-
 def _max_jump(positions: int, scale: float) -> float:
     """Largest shift (px) of the step between lines ``scale`` apart still called continuous."""
     return 3.0 + 0.5 * scale + 0.04 * positions
@@ -157,7 +152,7 @@ def _candidate(lines: np.ndarray, deriv: np.ndarray, edge: float, scale: float) 
     at high indices. (0, 0) when a test fails.
     """
     smooth = _across(deriv, scale)
-    noise = _noise(smooth)
+    noise = robust_sigma(smooth, 16384)
     if not noise > 0.0:
         return 0.0, 0.0
     margin = int(np.ceil(edge))
@@ -178,7 +173,7 @@ def _candidate(lines: np.ndarray, deriv: np.ndarray, edge: float, scale: float) 
     if jumps.size and np.mean(jumps <= _max_jump(lines.shape[1], scale)) < MIN_CONTINUITY:
         return 0.0, 0.0
     to_step = np.sqrt(2.0 * np.pi) * edge  # peak of a Gaussian-filtered unit step -> step height
-    step = float(np.median(peaks)) * noise * to_step
+    step = strength * noise * to_step
     domains = sign * _domain_steps(lines, where, int(np.ceil(2 * edge)), int(4 * edge) + 4)
     if not _two_domains(domains, step):
         return 0.0, 0.0
