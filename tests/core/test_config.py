@@ -230,3 +230,13 @@ def test_code_is_checked_like_the_file():
         GenerateParams(seed=1, zeta_range=(0.1, 1.0), width_fraction_range=(0.03, 0.1), oversample=4,
                        max_clipped_fraction=0.02, lab=LabParams(), families={"a": FamilyParams("a", (32,))},
                        splits={"train": {"b": 1}, "validation": {"a": 1}, "test": {"a": 1}})
+
+
+def test_physics_names_are_the_simulators_that_have_one_exponent():
+    # core cannot import physics (layering), so the config keeps its own list: it must name every
+    # simulated family except the crossover, which has no single exponent to train on
+    from roughml.core.config import PHYSICS
+    from roughml.physics.interfaces.families import FAMILIES
+
+    assert PHYSICS[0] == "gaussian"
+    assert set(PHYSICS[1:]) == set(FAMILIES) - {"crossover"}

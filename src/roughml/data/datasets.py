@@ -24,7 +24,7 @@ from roughml.core.errors import RoughmlError
 from roughml.core.storage import load_arrays, save_arrays
 from roughml.physics.geometry import BRIGHT_SIDES
 from roughml.physics.interfaces.families import FAMILIES, simulate, unit_rms
-from roughml.physics.rendering import (LAB_DTYPES, LabSample, lab_sample_from, render_binary, render_lab,
+from roughml.physics.rendering import (LAB_DTYPES, lab_sample_from, render_binary, render_lab,
                                        sample_lab_columns)
 from roughml.physics.synthesis import quantise, sample_rms_width, sample_zeta, self_affine_profiles
 
@@ -250,11 +250,6 @@ def load_split(path: str | Path) -> dict[str, np.ndarray]:
     return ds
 
 
-def lab_sample(ds: dict[str, np.ndarray], i: int) -> LabSample:
-    """The stored :class:`LabSample` of row ``i``."""
-    return lab_sample_from(ds, i)
-
-
 def sample_heights(ds: dict[str, np.ndarray], i: int) -> np.ndarray:
     """The unpadded heights (int16) of row ``i``."""
     return ds["heights"][i, : int(ds["length"][i])]
@@ -270,5 +265,5 @@ def render_sample(ds: dict[str, np.ndarray], i: int) -> np.ndarray:
     orientation, bright = str(ds["orientation"][i]), str(ds["bright_side"][i])
     if bool(ds["lab"][i]):
         rng = np.random.default_rng(int(ds["render_seed"][i]))
-        return render_lab(heights, transverse, orientation, bright, lab_sample(ds, i), rng)
+        return render_lab(heights, transverse, orientation, bright, lab_sample_from(ds, i), rng)
     return render_binary(heights, transverse, orientation, bright)
