@@ -34,6 +34,8 @@ def test_shipped_params_are_valid():
     (lambda p: p["generate"]["splits"]["test"].__setitem__("nope", 3), "unknown family"),
     (lambda p: p["train"].__setitem__("model", "transformer"), "train.model"),
     (lambda p: p["train"].__setitem__("epochs", "many"), "train.epochs"),
+    (lambda p: p["generate"]["families"]["clean_128"].__setitem__("cnr", [1.0, 2.0]), "cnr is a lab rendering range"),
+    (lambda p: p["generate"]["families"]["lab"].__setitem__("transverse", [8]), "transverse"),
     (lambda p: p["train"].__setitem__("epoch", 3), "unknown key"),
     (lambda p: p["train"].__setitem__("weight_average_epochs", -1), "train.weight_average_epochs"),
     (lambda p: p.pop("evaluate"), "evaluate"),
@@ -127,7 +129,7 @@ def _error(mutate, check=generate_params) -> str:
     (lambda p: p["generate"]["splits"]["test"].update(nope=3), generate_params,
      "'generate.splits.test.nope' names an unknown family (known: clean_128, clean_periodic_128, clean_256, "
      "clean_512, lab_train, lab, dprm_clean, dprm_lab, thermal_clean, thermal_lab, depinning_lr_clean, "
-     "depinning_lr_lab)"),
+     "depinning_lr_lab, lab_strip, lab_ring)"),
     (lambda p: p["generate"]["splits"]["test"].update(lab=0), generate_params,
      "'generate.splits.test.lab' must be >= 1, got 0"),
     (lambda p: p["generate"]["splits"].update(test={}), generate_params,

@@ -11,7 +11,7 @@ from roughml.core.config import FamilyParams, LabParams
 from roughml.core.errors import DataValidationError, RoughmlError
 from roughml.core.storage import save_arrays
 from roughml.data.datasets import (COLUMNS, generate_split, lab_ranges, load_split, profile_hash, read_split,
-                                   render_sample, stream, write_splits)
+                                   render_sample, sample_heights, stream, write_splits)
 from roughml.physics.rendering import render_binary, sample_lab_columns
 from tests.data.params import small_params
 
@@ -198,3 +198,35 @@ def test_simulated_families_carry_their_known_exponent_and_physics():
 def test_simulated_walls_cannot_be_periodic():
     with pytest.raises(Exception, match="periodic walls are only synthesised for physics 'gaussian'"):
         FamilyParams(name="x", length=(64,), periodic=True, physics="dprm")
+
+
+def test_strip_family_draws_its_widths_and_its_own_contrast_to_noise():
+    """Long narrow strips (a wall straightened out of a frame): widths from the family's list, the
+    wall inside them, its own CNR range, and images of exactly that shape."""
+    strip = FamilyParams("strip", (64, 96), lab=True, transverse=(24, 32), cnr=(0.7, 1.0))
+    gp = small_params(families={**small_params().families, "strip": strip},
+                      splits={**small_params().splits, "train": {**small_params().splits["train"], "strip": 40}})
+    ds = generate_split(gp, "train")
+    rows = np.flatnonzero(ds["family"] == "strip")
+    assert set(ds["transverse"][rows].tolist()) == {24, 32}
+    assert set(ds["length"][rows].tolist()) == {64, 96}
+    fraction = ds["rms_width"][rows] / ds["transverse"][rows]
+    assert fraction.min() >= gp.width_fraction_range[0] and fraction.max() <= gp.width_fraction_range[1]
+    cnr = ds["contrast"][rows] / ds["noise_sigma"][rows]
+    assert cnr.min() >= 0.7 - 1e-9 and cnr.max() <= 1.0 + 1e-9
+    square = np.flatnonzero(ds["family"] == "lab_mixed")
+    np.testing.assert_array_equal(ds["transverse"][square], ds["length"][square])
+    for i in rows[:6]:
+        length, width = int(ds["length"][i]), int(ds["transverse"][i])
+        assert sample_heights(ds, int(i)).max() < width
+        image = render_sample(ds, int(i))
+        vertical = str(ds["orientation"][i]) == "vertical"
+        assert image.shape == ((length, width) if vertical else (width, length))
+    # Adding the strip family left the other families' samples as they were.
+    before = generate_split(small_params(), "train")
+    np.testing.assert_array_equal(before["heights"][:, :48], ds["heights"][: before["zeta"].size, :48])
+
+
+def test_contrast_to_noise_override_needs_a_lab_family():
+    with pytest.raises(Exception, match="cnr is a lab rendering range"):
+        FamilyParams(name="x", length=(64,), cnr=(1.0, 2.0))

@@ -176,3 +176,21 @@ def test_box_size_matches_the_standard_deviation():
         width = faint._box_size(sigma, passes)
         assert width % 2 == 1
         assert np.sqrt(passes * (width ** 2 - 1) / 12.0) == pytest.approx(sigma, rel=0.15)
+
+
+@pytest.mark.parametrize("orientation, bright", [("horizontal", "bottom"), ("vertical", "left")])
+def test_long_narrow_noisy_strip_gives_a_geometry_or_a_reason(orientation, bright):
+    """A 1024 × 48 px strip at CNR ~1 (a wall straightened out of a Kerr frame). The fallback also
+    looks across the strip, along lines of 48 px, shorter than its widest edge filter: that used to
+    raise a bare numpy ValueError that stopped the whole evaluate stage."""
+    rng = np.random.default_rng(11)
+    for seed in range(12):
+        profile = synthesis.self_affine_profiles(np.random.default_rng(seed), 0.6, 1024)
+        heights = synthesis.quantise(profile, 3.0, 48)[0][0]
+        canonical = (np.arange(48)[None, :] >= heights[:, None]).astype(np.float64)
+        grey = 0.4 + 0.05 * ndimage.gaussian_filter(canonical, 2.0) + rng.normal(0.0, 0.05, canonical.shape)
+        try:
+            found = detect_orientation(orient(grey, orientation, bright))
+        except NoInterfaceError:
+            continue
+        assert found.orientation == orientation

@@ -272,19 +272,33 @@ def _physics_name(value: Any) -> Any:
 
 @dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)
 class FamilyParams(_Block):
-    """One kind of synthetic sample: sizes along the wall, periodicity, lab rendering, physics."""
+    """One kind of synthetic sample: sizes along and across the wall, periodicity, lab rendering, physics.
+
+    ``transverse`` (optional) lists the sizes across the wall, drawn independently of ``length``:
+    long narrow strips, the shape of a wall straightened out of a full frame. Without it images are
+    square. ``cnr`` (optional, lab families only) replaces the lab block's contrast-to-noise range
+    for this family, e.g. the CNR ~ 1 of Kerr frames.
+    """
 
     name: str
     length: Annotated[tuple[_integer(16, 16384), ...], BeforeValidator(_as_sizes)]
     periodic: Flag = False
     lab: Flag = False
     physics: Annotated[str, AfterValidator(_physics_name)] = "gaussian"
+    transverse: Annotated[tuple[_integer(16, 16384), ...], BeforeValidator(_as_sizes)] | None = None
+    cnr: _range(0.1, 1000.0) | None = None
 
     @model_validator(mode="after")
     def _simulated_walls_are_open(self):
         if self.periodic and self.physics != "gaussian":
             raise ValueError(f"periodic walls are only synthesised for physics 'gaussian', not {self.physics!r}")
+        if self.cnr is not None and not self.lab:
+            raise ValueError("cnr is a lab rendering range: set lab: true or remove cnr")
         return self
+
+    def widths_for(self, length: int) -> tuple[int, ...]:
+        """The sizes across the wall that a sample ``length`` px long may have."""
+        return (int(length),) if self.transverse is None else self.transverse
 
 
 @dataclass(frozen=True, config=_NO_UNKNOWN_KEYWORDS)

@@ -68,9 +68,10 @@ def stream(seed: int, split: str, family_index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, SPLITS.index(split), family_index]))
 
 
-def _draw_heights(rng: np.random.Generator, zeta: np.ndarray, rms: np.ndarray, length: int,
+def _draw_heights(rng: np.random.Generator, zeta: np.ndarray, rms: np.ndarray, length: int, transverse: int,
                   family: FamilyParams, gp: GenerateParams) -> tuple[np.ndarray, np.ndarray]:
-    """Heights (N, length) and clipped fractions; rows clipped too much are redrawn (same ζ, width).
+    """Heights (N, length) in images ``transverse`` px wide and clipped fractions; rows clipped too
+    much are redrawn (same ζ, width).
 
     Keeping ζ and the width on a redraw keeps the ζ distribution uniform; only the profile changes.
     """
@@ -79,7 +80,7 @@ def _draw_heights(rng: np.random.Generator, zeta: np.ndarray, rms: np.ndarray, l
     todo = np.arange(zeta.shape[0])
     for _ in range(MAX_REDRAWS):
         prof = _unit_profiles(rng, zeta[todo], length, family, gp)
-        h, c = quantise(prof, rms[todo], length)
+        h, c = quantise(prof, rms[todo], transverse)
         heights[todo], clipped[todo] = h, c
         todo = todo[c > gp.max_clipped_fraction]
         if todo.size == 0:
@@ -118,6 +119,16 @@ def lab_ranges(lab: LabParams) -> dict[str, Any]:
     return {field.name: getattr(lab, field.name) for field in dataclasses.fields(lab)}
 
 
+def _draw_transverse(rng: np.random.Generator, family: FamilyParams, lengths: np.ndarray) -> np.ndarray:
+    """Sizes across the wall: the length (square images), or drawn from the family's ``transverse``.
+
+    Square families draw nothing, so that adding the option left their stored samples unchanged.
+    """
+    if family.transverse is None:
+        return lengths.copy()
+    return rng.choice(np.asarray(family.transverse, dtype=np.int32), size=lengths.shape[0]).astype(np.int32)
+
+
 def _draw_geometry(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Orientation and bright side of ``n`` samples: each of the four geometries equally likely."""
     horizontal = rng.random(n) < 0.5
@@ -131,20 +142,22 @@ def _draw_geometry(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nda
 def _draw_lab(rng: np.random.Generator, family: FamilyParams, lab: LabParams, n: int) -> dict[str, np.ndarray]:
     """Lab degradation columns: drawn for lab families; NaN (integer columns 0) for clean ones."""
     if family.lab:
-        return sample_lab_columns(rng, n, **lab_ranges(lab))
+        ranges = lab_ranges(lab) if family.cnr is None else {**lab_ranges(lab), "cnr": family.cnr}
+        return sample_lab_columns(rng, n, **ranges)
     return {k: (np.zeros(n, dtype=dtype) if dtype.kind == "i" else np.full(n, np.nan, dtype=dtype))
             for k, dtype in LAB_DTYPES.items()}
 
 
 def _draw_all_heights(rng: np.random.Generator, zeta: np.ndarray, rms: np.ndarray, lengths: np.ndarray,
-                      lmax: int, family: FamilyParams, gp: GenerateParams) -> tuple[np.ndarray, np.ndarray]:
-    """Heights padded to ``lmax`` with -1, and clipped fractions; drawn length by length (ascending)."""
+                      transverse: np.ndarray, lmax: int, family: FamilyParams,
+                      gp: GenerateParams) -> tuple[np.ndarray, np.ndarray]:
+    """Heights padded to ``lmax`` with -1, and clipped fractions; drawn shape by shape (ascending)."""
     n = lengths.shape[0]
     heights = np.full((n, lmax), -1, dtype=np.int16)
     clipped = np.zeros(n, dtype=np.float32)
-    for length in sorted(set(lengths.tolist())):
-        rows = np.flatnonzero(lengths == length)
-        h, c = _draw_heights(rng, zeta[rows], rms[rows], int(length), family, gp)
+    for length, width in sorted(set(zip(lengths.tolist(), transverse.tolist()))):
+        rows = np.flatnonzero((lengths == length) & (transverse == width))
+        h, c = _draw_heights(rng, zeta[rows], rms[rows], int(length), int(width), family, gp)
         heights[rows, :length] = h
         clipped[rows] = c
     return heights, clipped
@@ -160,16 +173,17 @@ def generate_family(gp: GenerateParams, family: FamilyParams, n: int, rng: np.ra
     """
     lmax = max(family.length) if lmax is None else int(lmax)
     lengths = rng.choice(np.asarray(family.length, dtype=np.int32), size=n).astype(np.int32)
+    transverse = _draw_transverse(rng, family, lengths)
     zeta = family_zeta(rng, n, family, gp)
-    rms = sample_rms_width(rng, n, lengths, gp.width_fraction_range)
+    rms = sample_rms_width(rng, n, transverse, gp.width_fraction_range)
     orientation, bright = _draw_geometry(rng, n)
     render_seed = rng.integers(0, np.iinfo(np.uint64).max, size=n, dtype=np.uint64, endpoint=True)
     lab_cols = _draw_lab(rng, family, gp.lab, n)
-    heights, clipped = _draw_all_heights(rng, zeta, rms, lengths, lmax, family, gp)
+    heights, clipped = _draw_all_heights(rng, zeta, rms, lengths, transverse, lmax, family, gp)
     cols: dict[str, np.ndarray] = {
         "heights": heights,
         "length": lengths,
-        "transverse": lengths.copy(),
+        "transverse": transverse,
         "family": np.full(n, family.name, dtype=COLUMNS["family"]),
         "split": np.full(n, split, dtype=COLUMNS["split"]),
         "zeta": zeta,

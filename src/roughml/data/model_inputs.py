@@ -76,6 +76,11 @@ def prepare_rows(ds: Mapping[str, np.ndarray], rows: Iterable[int], *, known_geo
         except RoughmlError as exc:
             failures[row] = str(exc)
             continue
+        except Exception as exc:  # noqa: BLE001 - as in `roughml predict`: one odd image is a failure row
+            if known_geometry:
+                raise  # training data the renderer made: a failure here is a bug to see at once
+            failures[row] = f"preprocessing failed: {type(exc).__name__}: {exc}"
+            continue
         orientation[row] = prepared.orientation
         if on_prepared is not None:
             on_prepared(row, image, prepared)

@@ -156,6 +156,8 @@ def _candidate(lines: np.ndarray, deriv: np.ndarray, edge: float, scale: float) 
     if not noise > 0.0:
         return 0.0, 0.0
     margin = int(np.ceil(edge))
+    if smooth.shape[1] <= 2 * margin:  # lines too short for this edge width (a narrow strip read across)
+        return 0.0, 0.0
     inner = smooth[:, margin:smooth.shape[1] - margin] / noise
     rise, fall = inner.max(axis=1), -inner.min(axis=1)
     sign = 1.0 if np.median(rise) >= np.median(fall) else -1.0

@@ -1,4 +1,5 @@
-"""Tiny generate/validate params for the validation tests: four families (one simulated by its physics), every sample rendered."""
+"""Tiny generate/validate params for the validation tests: five families (one simulated by its physics, one of
+long narrow strips), every sample rendered."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ PARAMS = {
             "periodic_64": {"length": [64], "periodic": True, "lab": False},
             "lab_small": {"length": [64, 96], "periodic": False, "lab": True},
             "dprm_64": {"length": [64], "lab": True, "physics": "dprm"},
+            "lab_strip": {"length": [96, 128], "transverse": [32, 48], "lab": True, "cnr": [0.7, 3.0]},
         },
         "splits": {
-            "train": {"clean_64": 40, "lab_small": 20, "dprm_64": 10},
+            "train": {"clean_64": 40, "lab_small": 20, "dprm_64": 10, "lab_strip": 12},
             "validation": {"clean_64": 30, "periodic_64": 20},
             "test": {"clean_64": 30, "lab_small": 20},
         },

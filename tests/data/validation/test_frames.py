@@ -21,12 +21,16 @@ def test_dataset_frame_columns(generated: Path) -> None:
         h = arrays["heights"][i, : arrays["length"][i]]
         assert frame.loc[i, "profile_min"] == h.min() and frame.loc[i, "profile_max"] == h.max()
     assert np.allclose(frame["width_fraction"], arrays["rms_width"] / arrays["transverse"])
-    assert set(frame["split_family"]) == {"train/clean_64", "train/lab_small", "train/dprm_64"}
-    assert frame.groupby("family")["rendered"].sum().to_dict() == {"clean_64": 5, "dprm_64": 5, "lab_small": 5}
+    assert set(frame["split_family"]) == {"train/clean_64", "train/lab_small", "train/dprm_64", "train/lab_strip"}
+    assert frame.groupby("family")["rendered"].sum().to_dict() == {"clean_64": 5, "dprm_64": 5, "lab_small": 5,
+                                                                   "lab_strip": 5}
+    strips = frame[frame["family"] == "lab_strip"]
+    assert set(strips["family_shape"]) <= {f"lab_strip {n}x{w}" for n in (96, 128) for w in (32, 48)}
     clean = frame[frame["rendered"] & ~frame["lab"]]
     lab = frame[frame["rendered"] & frame["lab"]]
     assert clean["geometry_ok"].tolist() == [True] * 5
     assert (clean["n_unique_values"] <= 2).all()
+    assert lab["shape_ok"].tolist() == [True] * len(lab)
     assert lab["geometry_ok"].isna().all() and (lab["n_unique_values"] >= 2).all()
     assert frame.loc[~frame["rendered"], "n_unique_values"].isna().all()
     # The row sample is deterministic.

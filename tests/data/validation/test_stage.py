@@ -57,8 +57,8 @@ def test_clean_dataset_passes_and_writes_json_and_docs(data_dir: Path) -> None:
     assert report.success and report.failures == []
     summary = json.loads(out_json.read_text(encoding="utf-8"))
     assert summary["success"] is True
-    assert summary["counts"]["rows"] == {"train": 70, "validation": 50, "test": 50}
-    assert summary["counts"]["rendered"] == {"train": 70, "validation": 50, "test": 50}
+    assert summary["counts"]["rows"] == {"train": 82, "validation": 50, "test": 50}
+    assert summary["counts"]["rendered"] == {"train": 82, "validation": 50, "test": 50}
     assert summary["counts"]["expectations"] == len(summary["results"]) > 40
     assert all(r["success"] for r in summary["results"])
     names = {(r["suite"], r["expectation"], r["column"]) for r in summary["results"]}
@@ -98,7 +98,7 @@ def test_corrupted_metadata_fails_with_one_line_per_rule(data_dir: Path) -> None
     expected = [
         "test: expect_column_values_to_be_between(zeta) failed: 3 of 50 rows outside [0.05, 1.25]",
         "test: expect_column_values_to_be_in_set(hash_ok) failed: 1 of 50 rows not in [True]",
-        "train: expect_column_values_to_be_between(clipped_fraction) failed: 1 of 70 rows outside [0, 0.02]",
+        "train: expect_column_values_to_be_between(clipped_fraction) failed: 1 of 82 rows outside [0, 0.02]",
         "validation: expect_column_values_to_be_unique(profile_hash) failed: 2 of 50 rows duplicated",
     ]
     for text in expected:
@@ -109,6 +109,18 @@ def test_corrupted_metadata_fails_with_one_line_per_rule(data_dir: Path) -> None
     assert len(failed) == len(lines) - 1
 
 
+def test_image_of_a_shape_its_family_does_not_have_fails(data_dir: Path) -> None:
+    """A square family's sample made non-square, and a strip wider than its family allows."""
+    def edit_train(a):
+        square = int(np.flatnonzero(a["family"] == "clean_64")[0])
+        strip = int(np.flatnonzero(a["family"] == "lab_strip")[0])
+        a["transverse"][square] = 96
+        a["transverse"][strip] = 64
+    _edit(data_dir, "train", edit_train)
+    message, _ = _fail(data_dir)
+    assert "train: expect_column_values_to_be_in_set(family_shape) failed: 2 of 82 rows" in message
+
+
 def test_duplicate_profile_across_splits_fails(data_dir: Path) -> None:
     train = load_arrays(data_dir / "train.npz")
     i = int(np.flatnonzero(train["family"] == "clean_64")[0])
@@ -116,11 +128,11 @@ def test_duplicate_profile_across_splits_fails(data_dir: Path) -> None:
     def edit(a):
         j = int(np.flatnonzero(a["family"] == "clean_64")[0])
         for name, column in train.items():
-            if name != "split":
-                a[name][j] = column[i]
+            if name != "split":  # heights are padded to each split's longest wall: the wall fits both
+                a[name][j] = column[i][: a[name].shape[1]] if name == "heights" else column[i]
     _edit(data_dir, "test", edit)
     message, summary = _fail(data_dir)
-    assert "all splits: expect_column_values_to_be_unique(profile_hash) failed: 2 of 170 rows duplicated" in message
+    assert "all splits: expect_column_values_to_be_unique(profile_hash) failed: 2 of 182 rows duplicated" in message
     assert "train/clean_64" in message and "test/clean_64" in message
     # Each split on its own is still fine: only the cross-split check catches the leak.
     assert {r["suite"] for r in summary["results"] if not r["success"]} <= {"all_splits", "zeta_coverage"}

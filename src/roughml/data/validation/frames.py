@@ -40,6 +40,11 @@ def family_length_key(family: str, length: int) -> str:
     return f"{family} L={length}"
 
 
+def family_shape_key(family: str, length: int, transverse: int) -> str:
+    """Key of the rule "this family has images of this shape" (square unless it lists widths)."""
+    return f"{family} {length}x{transverse}"
+
+
 def family_kind_key(family: str, periodic: bool, lab: bool) -> str:
     """Key of the rule "this family has these flags": one value per family."""
     return f"{family} periodic={periodic} lab={lab}"
@@ -135,6 +140,8 @@ def _add_rule_keys(frame: pd.DataFrame, arrays: Mapping[str, np.ndarray], height
     frame["padding_ok"] = np.all(np.where(mask, True, heights == -1), axis=1)
     frame["orientation_side"] = frame["orientation"].astype(str) + "/" + frame["bright_side"].astype(str)
     frame["family_length"] = [family_length_key(f, int(size)) for f, size in zip(family, length)]
+    frame["family_shape"] = [family_shape_key(f, int(size), int(width))
+                             for f, size, width in zip(family, length, frame["transverse"])]
     frame["family_kind"] = [family_kind_key(f, bool(p), bool(q))
                             for f, p, q in zip(family, frame["periodic"], frame["lab"])]
     lab_values = np.column_stack([np.asarray(arrays[c], dtype=np.float64) for c in LAB_COLUMNS])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from roughml.core.config import SPLITS, GenerateParams, ValidateParams
 from roughml.data.validation.context import gx_modules
-from roughml.data.validation.frames import family_kind_key, family_length_key
+from roughml.data.validation.frames import family_kind_key, family_length_key, family_shape_key
 from roughml.physics.geometry import BRIGHT_SIDES, ORIENTATIONS
 
 #: Columns that must never be null, on every row.
@@ -53,7 +53,9 @@ def sample_suite(split: str, gp: GenerateParams, vp: ValidateParams):
     add(gxe.ExpectColumnValuesToBeBetween(column="profile_min", min_value=0))
     add(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="transverse", column_B="profile_max",
                                                     or_equal=True))
-    add(gxe.ExpectColumnPairValuesToBeEqual(column_A="length", column_B="transverse"))
+    add(gxe.ExpectColumnValuesToBeInSet(column="family_shape", value_set=[
+        family_shape_key(name, size, width) for name in sorted(configured)
+        for size in gp.families[name].length for width in gp.families[name].widths_for(size)]))
     add(gxe.ExpectColumnValuesToBeInSet(column="padding_ok", value_set=[True]))
     add(gxe.ExpectColumnValuesToBeInSet(column="hash_ok", value_set=[True]))
     add(gxe.ExpectColumnValuesToBeBetween(column="clipped_fraction", min_value=0.0,
