@@ -156,8 +156,6 @@ def _candidate(lines: np.ndarray, deriv: np.ndarray, edge: float, scale: float) 
     if not noise > 0.0:
         return 0.0, 0.0
     margin = int(np.ceil(edge))
-    if smooth.shape[1] <= 2 * margin:  # lines too short for this edge width (a narrow strip read across)
-        return 0.0, 0.0
     inner = smooth[:, margin:smooth.shape[1] - margin] / noise
     rise, fall = inner.max(axis=1), -inner.min(axis=1)
     sign = 1.0 if np.median(rise) >= np.median(fall) else -1.0
@@ -209,6 +207,8 @@ def faint_wall(img: np.ndarray) -> tuple[str, float] | None:
         if min(lines.shape) < 16:
             continue
         for edge in EDGE_SIGMAS:
+            if lines.shape[1] <= 2 * np.ceil(edge):  # nothing left inside the edge margins (a narrow strip read across)
+                continue
             deriv = _derivative(lines, edge)
             for scale in SCALES:
                 strength, crossing = _candidate(lines, deriv, edge, scale)
