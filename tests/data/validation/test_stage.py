@@ -121,6 +121,15 @@ def test_image_of_a_shape_its_family_does_not_have_fails(data_dir: Path) -> None
     assert "train: expect_column_values_to_be_in_set(family_shape) failed: 2 of 82 rows" in message
 
 
+def test_length_its_family_does_not_have_fails(data_dir: Path) -> None:
+    """The shape rule also names a wall length outside its family's list (there is no separate length rule)."""
+    def edit_test(a):
+        a["length"][int(np.flatnonzero(a["family"] == "clean_64")[0])] = 48
+    _edit(data_dir, "test", edit_test)
+    message, _ = _fail(data_dir)
+    assert "test: expect_column_values_to_be_in_set(family_shape) failed: 1 of 50 rows" in message
+
+
 def test_duplicate_profile_across_splits_fails(data_dir: Path) -> None:
     train = load_arrays(data_dir / "train.npz")
     i = int(np.flatnonzero(train["family"] == "clean_64")[0])

@@ -35,13 +35,9 @@ IMAGE_COLUMNS: tuple[str, ...] = ("rendered", "n_unique_values", "pixel_min", "p
                                   "shape_ok", "dtype_ok")
 
 
-def family_length_key(family: str, length: int) -> str:
-    """Key of the rule "this family has this length": one value per allowed (family, length)."""
-    return f"{family} L={length}"
-
-
 def family_shape_key(family: str, length: int, transverse: int) -> str:
-    """Key of the rule "this family has images of this shape" (square unless it lists widths)."""
+    """Key of the rule "this family has images of this shape": one value per allowed (family, length,
+    width); square unless the family lists widths."""
     return f"{family} {length}x{transverse}"
 
 
@@ -139,7 +135,6 @@ def _add_rule_keys(frame: pd.DataFrame, arrays: Mapping[str, np.ndarray], height
                         for i, h in enumerate(arrays["profile_hash"])]
     frame["padding_ok"] = np.all(np.where(mask, True, heights == -1), axis=1)
     frame["orientation_side"] = frame["orientation"].astype(str) + "/" + frame["bright_side"].astype(str)
-    frame["family_length"] = [family_length_key(f, int(size)) for f, size in zip(family, length)]
     frame["family_shape"] = [family_shape_key(f, int(size), int(width))
                              for f, size, width in zip(family, length, frame["transverse"])]
     frame["family_kind"] = [family_kind_key(f, bool(p), bool(q))
@@ -199,7 +194,7 @@ def dataset_frame(arrays: Mapping[str, np.ndarray], sample_images: int, seed: in
     pandas.DataFrame
         Metadata columns plus ``profile_min``, ``profile_max`` (of ``heights[:length]``),
         ``width_fraction``, ``split_family``; rule keys ``hash_ok`` (stored hash matches the
-        heights), ``padding_ok`` (-1 past the length), ``orientation_side``, ``family_length``,
+        heights), ``padding_ok`` (-1 past the length), ``orientation_side``, ``family_shape``,
         ``family_kind``, ``lab_params_ok`` (lab parameters present exactly on lab rows); and the
         image columns ``rendered``, ``n_unique_values``, ``pixel_min``, ``pixel_max``,
         ``geometry_ok``, ``shape_ok``, ``dtype_ok`` (None/NaN on unrendered rows;

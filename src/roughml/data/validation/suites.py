@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from roughml.core.config import SPLITS, GenerateParams, ValidateParams
 from roughml.data.validation.context import gx_modules
-from roughml.data.validation.frames import family_kind_key, family_length_key, family_shape_key
+from roughml.data.validation.frames import family_kind_key, family_shape_key
 from roughml.physics.geometry import BRIGHT_SIDES, ORIENTATIONS
 
 #: Columns that must never be null, on every row.
@@ -33,7 +33,7 @@ def _orientation_sides() -> list[str]:
 def sample_suite(split: str, gp: GenerateParams, vp: ValidateParams):
     """Expectations on the per-sample frame of one split (metadata of every sample).
 
-    Per-family rules use derived key columns (``family_length``, ``family_kind``) instead of one
+    Per-family rules use derived key columns (``family_shape``, ``family_kind``) instead of one
     row-conditioned expectation per family: great-expectations re-filters the frame for every
     metric of a conditioned expectation, which would dominate the stage's runtime.
     """
@@ -61,8 +61,6 @@ def sample_suite(split: str, gp: GenerateParams, vp: ValidateParams):
     add(gxe.ExpectColumnValuesToBeBetween(column="clipped_fraction", min_value=0.0,
                                           max_value=float(vp.max_clipped_fraction)))
     add(gxe.ExpectColumnValuesToBeInSet(column="orientation_side", value_set=_orientation_sides()))
-    add(gxe.ExpectColumnValuesToBeInSet(column="family_length", value_set=[
-        family_length_key(name, size) for name in sorted(configured) for size in gp.families[name].length]))
     add(gxe.ExpectColumnValuesToBeInSet(column="family_kind", value_set=[
         family_kind_key(name, gp.families[name].periodic, gp.families[name].lab) for name in sorted(configured)]))
     add(gxe.ExpectColumnValuesToBeUnique(column="profile_hash"))
