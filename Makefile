@@ -59,7 +59,7 @@ bench: install
 lock:
 	$(PYTHON) -m pip install --quiet --target .uv-tool uv
 	PYTHONPATH=.uv-tool .uv-tool/bin/uv pip compile pyproject.toml --extra test --universal \
-	  --generate-hashes --python-version 3.11 -c lock-constraints.txt -o requirements.lock
+	  --generate-hashes --annotation-style line --no-header --python-version 3.11 -c lock-constraints.txt -o requirements.lock
 	rm -rf .uv-tool
 
 clean:

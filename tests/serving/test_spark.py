@@ -2,7 +2,8 @@
 
 Why: ``spark_udf`` returns one Spark type; with ``result_type="string"`` it returns the leftmost
 output column (the path) as text, not ζ. The README therefore asks for a struct of all output
-columns; this test runs that code as printed, when Java and pyspark are there. ``width`` and
+columns; this test runs that code as printed wherever Java is there (pyspark is in the ``test`` extra and
+the lock file, so a missing pyspark fails rather than skips). ``width`` and
 ``height`` are doubles in that struct: MLflow casts each struct field with numpy, and a missing
 value (an unreadable file) cannot become a long (``cannot convert NA to integer``).
 """
@@ -42,7 +43,6 @@ def test_result_type_lists_every_output_column():
 
 @pytest.fixture()
 def spark(monkeypatch):
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
     from pyspark.sql import SparkSession
 
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
