@@ -95,7 +95,8 @@ def measure_sample(model, images: list[np.ndarray], zeta: float, rng: np.random.
     ok = [r for r in records if r["status"] == "ok" and np.isfinite(r["zeta"]) and r["zeta_std"] > 0]
     profiles = [np.asarray(r["profile"], dtype=np.float64) for r in ok if r.get("profile") is not None
                 and np.asarray(r["profile"]).size >= 4 * min_scale_px]  # a window needs 2 octaves
-    out = {"zeta": zeta, "walls_ok": len(ok), "profiles": len(profiles)}
+    out = {"zeta": zeta, "walls_ok": len(ok), "profiles": len(profiles),
+           "walls": [[float(r["zeta"]), float(r["zeta_std"])] for r in ok]}
     if ok:
         combined = combine_walls([r["zeta"] for r in ok], [r["zeta_std"] for r in ok], rng=rng, n_boot=n_boot)
         out.update(model=combined.zeta, model_ci=list(combined.ci95), tau=combined.tau,

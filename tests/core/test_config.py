@@ -38,6 +38,7 @@ def test_shipped_params_are_valid():
     (lambda p: p["generate"]["families"]["lab"].__setitem__("transverse", [8]), "transverse"),
     (lambda p: p["train"].__setitem__("epoch", 3), "unknown key"),
     (lambda p: p["train"].__setitem__("weight_average_epochs", -1), "train.weight_average_epochs"),
+    (lambda p: p["train"].__setitem__("nll_beta", 1.5), "train.nll_beta"),
     (lambda p: p.pop("evaluate"), "evaluate"),
 ])
 def test_invalid_values_name_the_key(mutate, fragment):
@@ -178,7 +179,7 @@ def test_optional_keys_take_the_documented_defaults():
         p["generate"].pop(key)
     p["generate"]["families"]["lab"] = {"length": 256}  # one size is a one-element list
     for key in ("early_stopping_patience", "weight_average_epochs", "stem_filters", "tower_filters",
-                "tower_levels", "mixed_precision"):
+                "tower_levels", "mixed_precision", "nll_beta"):
         p["train"].pop(key)
     p["evaluate"].pop("report_range")
     p["register"].pop("experiment")
@@ -188,7 +189,7 @@ def test_optional_keys_take_the_documented_defaults():
     assert gp.families["lab"] == FamilyParams("lab", (256,), periodic=False, lab=False)
     t = train_params(p)
     assert (t.early_stopping_patience, t.weight_average_epochs, t.stem_filters, t.tower_filters,
-            t.tower_levels, t.mixed_precision) == (3, 0.0, 8, 24, 6, False)
+            t.tower_levels, t.mixed_precision, t.nll_beta) == (3, 0.0, 8, 24, 6, False, 0.0)
     assert evaluate_params(p).report_range == (0.1, 1.0)
     assert register_params(p).experiment == "roughml"
     assert validate_params(p).sample_images == 64

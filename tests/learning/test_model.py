@@ -131,3 +131,44 @@ def test_coarsening_keeps_a_single_sample():
 
     single = np.array([[[1.5]]], dtype="float32")
     np.testing.assert_array_equal(ops.convert_to_numpy(PairMean()(single)), single)
+
+
+def _nll_gradients(loss, zeta, mu, log_sigma):
+    import tensorflow as tf
+
+    y_pred = tf.Variable(np.stack([mu, log_sigma], axis=1).astype(np.float32))
+    with tf.GradientTape() as tape:
+        value = loss(tf.constant(zeta, dtype=tf.float32), y_pred)
+    return float(value), tape.gradient(value, y_pred).numpy()
+
+
+def test_beta_nll_is_the_plain_nll_at_beta_zero_and_reweights_walls_by_sigma():
+    """β-NLL: value and gradients are the plain NLL's times σ^(2β), with σ^(2β) held constant.
+
+    Why: the weight must not be differentiated, or the optimum of σ moves (σ would shrink to cut
+    the weight); a wall with σ twice as large must pull on μ 2^(2β) times as hard as under the
+    plain NLL relative to the others.
+    """
+    from roughml.learning.model import BetaGaussianNLL, gaussian_nll
+
+    zeta = np.array([0.3, 0.8, 0.5])
+    mu = np.array([0.35, 0.6, 0.5])
+    log_sigma = np.log(np.array([0.05, 0.1, 0.2]))
+    plain_value, plain_grad = _nll_gradients(gaussian_nll, zeta, mu, log_sigma)
+    zero_value, zero_grad = _nll_gradients(BetaGaussianNLL(0.0), zeta, mu, log_sigma)
+    assert zero_value == pytest.approx(plain_value, rel=1e-6)
+    np.testing.assert_allclose(zero_grad, plain_grad, rtol=1e-5)
+    half_value, half_grad = _nll_gradients(BetaGaussianNLL(0.5), zeta, mu, log_sigma)
+    weight = np.exp(log_sigma)  # σ^(2β) with β = 0.5
+    terms = 0.5 * ((zeta - mu) / np.exp(log_sigma)) ** 2 + log_sigma
+    assert half_value == pytest.approx(np.mean(terms * weight), rel=1e-5)
+    np.testing.assert_allclose(half_grad, plain_grad * weight[:, None], rtol=1e-4, atol=1e-7)
+
+
+def test_beta_nll_round_trips_through_keras_serialization():
+    """The loss is stored by name and β in a compiled model's config (checkpoints, model files)."""
+    from roughml.learning.model import BetaGaussianNLL
+
+    model = compile_model(build_model("regressor", **TINY), "regressor", 1e-3, nll_beta=0.25)
+    restored = keras.losses.deserialize(keras.losses.serialize(model.loss))
+    assert isinstance(restored, BetaGaussianNLL) and restored.beta == 0.25

@@ -335,6 +335,7 @@ class TrainParams(_Block):
     tower_levels: _integer(1, 12) = 6
     weight_average_epochs: _number(0.0, 100.0) = 0.0
     learning_rate_decay_epochs: _integer(low=0) = 0
+    nll_beta: _number(0.0, 1.0) = 0.0
     mixed_precision: Flag = False
 
 

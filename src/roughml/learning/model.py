@@ -249,6 +249,33 @@ def gaussian_nll(y_true, y_pred):
     return ops.mean(0.5 * ops.square((zeta - mu) * ops.exp(-log_sigma)) + log_sigma)
 
 
+@keras.saving.register_keras_serializable(package="roughml")
+class BetaGaussianNLL(keras.losses.Loss):
+    """Gaussian negative log-likelihood with each wall's term weighted by σ^(2β), held constant.
+
+    Why: the plain NLL divides each wall's squared error by its predicted σ², so a network can
+    lower the loss on hard walls (noisy, blurred, faint) by raising σ instead of fitting ζ; their
+    ζ then stays poor while σ looks honest. Scaling every term by ``stop_gradient(σ^(2β))``
+    (Seitzer et al., ICLR 2022, "On the pitfalls of heteroscedastic uncertainty estimation") leaves
+    the optimum of μ and σ where it was but gives the mean's gradient a weight σ^(2β−2) instead of
+    σ^−2: β = 0 is the plain NLL, β = 1 fits μ as mean-squared error does, β = 0.5 is the usual
+    compromise. Hard walls are exactly the lab images and full frames the product is for.
+    """
+
+    def __init__(self, beta: float = 0.5, name: str = "beta_gaussian_nll", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.beta = float(beta)
+
+    def call(self, y_true, y_pred):
+        zeta = ops.reshape(ops.cast(y_true, y_pred.dtype), (-1,))
+        mu, log_sigma = y_pred[:, 0], y_pred[:, 1]
+        nll = 0.5 * ops.square((zeta - mu) * ops.exp(-log_sigma)) + log_sigma
+        return nll * ops.stop_gradient(ops.exp(2.0 * self.beta * log_sigma))
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta}
+
+
 def class_labels(zeta: np.ndarray) -> np.ndarray:
     """Nearest grid class of each ζ (values beyond the grid go to its ends)."""
     idx = np.rint(np.asarray(zeta, dtype=np.float64) / 0.05).astype(np.int64) - 1
@@ -296,14 +323,21 @@ class ZetaAccuracy(keras.metrics.Metric):
 
 
 def compile_model(model: keras.Model, kind: str, learning_rate: float,
-                  accuracy_tolerance: float = 0.025, weight_average_momentum: float = 0.0) -> keras.Model:
+                  accuracy_tolerance: float = 0.025, weight_average_momentum: float = 0.0,
+                  nll_beta: float = 0.0) -> keras.Model:
     """Attach optimizer, the kind's loss and the ζ metrics (logged as rms / accuracy).
+
+    A regressor's loss is the Gaussian NLL, weighted by σ^(2 ``nll_beta``) when ``nll_beta`` > 0
+    (:class:`BetaGaussianNLL`).
 
     ``weight_average_momentum`` > 0 makes the optimizer keep an exponential moving average of the
     weights (Polyak averaging); :func:`roughml.learning.training.fit_callbacks` swaps the average
     in for validation, so that it is what early stopping compares and keeps.
     """
-    loss = gaussian_nll if kind == "regressor" else "sparse_categorical_crossentropy"
+    if kind != "regressor":
+        loss = "sparse_categorical_crossentropy"
+    else:
+        loss = BetaGaussianNLL(nll_beta) if nll_beta > 0 else gaussian_nll
     averaging = {"use_ema": True, "ema_momentum": weight_average_momentum} if weight_average_momentum > 0 else {}
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0, **averaging),

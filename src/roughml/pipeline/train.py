@@ -136,7 +136,8 @@ def _compiled_model(tp: TrainParams, strategy, momentum: float):
     with strategy.scope():
         model = build_model(tp.model, stem_filters=tp.stem_filters, tower_filters=tp.tower_filters,
                             tower_levels=tp.tower_levels)
-        return compile_model(model, tp.model, tp.learning_rate, weight_average_momentum=momentum)
+        return compile_model(model, tp.model, tp.learning_rate, weight_average_momentum=momentum,
+                             nll_beta=tp.nll_beta)
 
 
 @contextlib.contextmanager
