@@ -172,3 +172,16 @@ def test_beta_nll_round_trips_through_keras_serialization():
     model = compile_model(build_model("regressor", **TINY), "regressor", 1e-3, nll_beta=0.25)
     restored = keras.losses.deserialize(keras.losses.serialize(model.loss))
     assert isinstance(restored, BetaGaussianNLL) and restored.beta == 0.25
+
+
+def test_a_regressor_reports_the_plain_nll_whatever_its_loss():
+    from roughml.learning.model import gaussian_nll
+
+    rng = np.random.default_rng(2)
+    images = rng.random((4, 32, 32, 1)).astype(np.float32)
+    zeta = np.array([0.2, 0.4, 0.6, 0.8], dtype=np.float32)
+    model = compile_model(build_model("regressor", **TINY), "regressor", 1e-3, nll_beta=0.5)
+    logs = model.evaluate(images, zeta, verbose=0, return_dict=True)
+    expected = float(gaussian_nll(zeta, model.predict(images, verbose=0)))
+    assert logs["nll"] == pytest.approx(expected, rel=1e-4)
+    assert logs["loss"] != pytest.approx(logs["nll"], rel=1e-2)

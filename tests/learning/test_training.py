@@ -56,3 +56,10 @@ def test_callbacks_checkpoint_before_swapping_in_the_average(tmp_path):
                             decay_epochs=0)
     assert [type(c) for c in plateau][1:] == [keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau]
     assert plateau[-1].patience == 2
+
+
+def test_stopping_and_plateau_rules_watch_the_named_log(tmp_path):
+    """A β-NLL regressor is judged on val_nll: its own σ-weighted loss rises as it grows confident."""
+    callbacks = fit_callbacks(tmp_path, weight_averaging=False, patience=3, learning_rate=1e-3, epochs=5,
+                              decay_epochs=0, monitor="val_nll")
+    assert [c.monitor for c in callbacks[1:]] == ["val_nll", "val_nll"]

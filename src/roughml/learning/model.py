@@ -338,11 +338,13 @@ def compile_model(model: keras.Model, kind: str, learning_rate: float,
         loss = "sparse_categorical_crossentropy"
     else:
         loss = BetaGaussianNLL(nll_beta) if nll_beta > 0 else gaussian_nll
+    # The plain NLL as a metric ("nll"): the yardstick of a regressor whatever its training loss.
+    nll = [keras.metrics.MeanMetricWrapper(gaussian_nll, name="nll")] if kind == "regressor" else []
     averaging = {"use_ema": True, "ema_momentum": weight_average_momentum} if weight_average_momentum > 0 else {}
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0, **averaging),
         loss=loss,
-        metrics=[ZetaRMS(kind), ZetaAccuracy(kind, accuracy_tolerance)],
+        metrics=[ZetaRMS(kind), ZetaAccuracy(kind, accuracy_tolerance), *nll],
     )
     return model
 

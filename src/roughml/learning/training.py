@@ -120,7 +120,7 @@ def learning_rate_at(epoch: int, base: float, epochs: int, decay_epochs: int, fl
 
 
 def fit_callbacks(checkpoint_dir: str | Path, *, weight_averaging: bool, patience: int,
-                  learning_rate: float, epochs: int, decay_epochs: int) -> list:
+                  learning_rate: float, epochs: int, decay_epochs: int, monitor: str = "val_loss") -> list:
     """Keras callbacks for a resumable fit with early stopping and a learning-rate rule.
 
     Parameters
@@ -136,6 +136,10 @@ def fit_callbacks(checkpoint_dir: str | Path, *, weight_averaging: bool, patienc
         are kept); the plateau rule halves the rate one epoch sooner.
     learning_rate, epochs, decay_epochs
         With ``decay_epochs`` > 0, the schedule of :func:`learning_rate_at`; else the plateau rule.
+    monitor : str
+        The validation log that early stopping and the plateau rule watch. A σ-weighted loss
+        (β-NLL) rises as the network grows more confident, so it is no yardstick across epochs:
+        regressors are watched on ``val_nll``, the plain Gaussian NLL.
 
     Order matters: the checkpoint is written before the averaged weights are swapped in (so a
     resumed fit continues from the true training state), and early stopping, which keeps the
@@ -149,12 +153,12 @@ def fit_callbacks(checkpoint_dir: str | Path, *, weight_averaging: bool, patienc
         schedule = keras.callbacks.LearningRateScheduler(
             lambda epoch: learning_rate_at(epoch, learning_rate, epochs, decay_epochs))
     else:
-        schedule = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+        schedule = keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=0.5,
                                                      patience=max(1, patience - 1))
     return [
         keras.callbacks.BackupAndRestore(str(checkpoint_dir)),
         *averaging,
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=patience, restore_best_weights=True),
         schedule,
     ]
 

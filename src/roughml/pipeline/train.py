@@ -200,7 +200,8 @@ def _callbacks(tp: TrainParams, backup_dir: Path, momentum: float, run_id: str, 
     """
     return [*fit_callbacks(backup_dir / "checkpoint", weight_averaging=momentum > 0,
                            patience=tp.early_stopping_patience, learning_rate=tp.learning_rate,
-                           epochs=tp.epochs, decay_epochs=tp.learning_rate_decay_epochs),
+                           epochs=tp.epochs, decay_epochs=tp.learning_rate_decay_epochs,
+                           monitor="val_nll" if tp.model == "regressor" else "val_loss"),
             _mlflow_epoch_logger(run_id), *extra]
 
 
