@@ -63,3 +63,15 @@ def test_stopping_and_plateau_rules_watch_the_named_log(tmp_path):
     callbacks = fit_callbacks(tmp_path, weight_averaging=False, patience=3, learning_rate=1e-3, epochs=5,
                               decay_epochs=0, monitor="val_nll")
     assert [c.monitor for c in callbacks[1:]] == ["val_nll", "val_nll"]
+
+
+def test_each_model_kind_is_judged_on_a_log_its_compiled_model_writes():
+    from roughml.learning.model import build_model, compile_model, validation_yardstick
+
+    tiny = {"stem_filters": 2, "tower_filters": 4, "tower_levels": 2}
+    for kind in ("regressor", "classifier"):
+        model = compile_model(build_model(kind, **tiny), kind, 1e-3, nll_beta=0.5)
+        images = np.zeros((2, 32, 32, 1), np.float32)
+        labels = np.array([0.3, 0.6], np.float32) if kind == "regressor" else np.array([5, 11])
+        logs = model.evaluate(images, labels, verbose=0, return_dict=True)
+        assert validation_yardstick(kind).removeprefix("val_") in logs

@@ -241,12 +241,17 @@ def decode(kind: str, outputs):
     return mean, ops.sqrt(var + 1e-8)
 
 
+def _nll_terms(y_true, y_pred):
+    """Each wall's negative log-likelihood of ζ under N(μ, σ²) (constant dropped), and its log σ."""
+    zeta = ops.reshape(ops.cast(y_true, y_pred.dtype), (-1,))
+    mu, log_sigma = y_pred[:, 0], y_pred[:, 1]
+    return 0.5 * ops.square((zeta - mu) * ops.exp(-log_sigma)) + log_sigma, log_sigma
+
+
 @keras.saving.register_keras_serializable(package="roughml")
 def gaussian_nll(y_true, y_pred):
     """Negative log-likelihood of ζ under N(μ, σ²) (constant dropped)."""
-    zeta = ops.reshape(y_true, (-1,))
-    mu, log_sigma = y_pred[:, 0], y_pred[:, 1]
-    return ops.mean(0.5 * ops.square((zeta - mu) * ops.exp(-log_sigma)) + log_sigma)
+    return ops.mean(_nll_terms(y_true, y_pred)[0])
 
 
 @keras.saving.register_keras_serializable(package="roughml")
@@ -267,9 +272,7 @@ class BetaGaussianNLL(keras.losses.Loss):
         self.beta = float(beta)
 
     def call(self, y_true, y_pred):
-        zeta = ops.reshape(ops.cast(y_true, y_pred.dtype), (-1,))
-        mu, log_sigma = y_pred[:, 0], y_pred[:, 1]
-        nll = 0.5 * ops.square((zeta - mu) * ops.exp(-log_sigma)) + log_sigma
+        nll, log_sigma = _nll_terms(y_true, y_pred)
         return nll * ops.stop_gradient(ops.exp(2.0 * self.beta * log_sigma))
 
     def get_config(self):
@@ -347,6 +350,15 @@ def compile_model(model: keras.Model, kind: str, learning_rate: float,
         metrics=[ZetaRMS(kind), ZetaAccuracy(kind, accuracy_tolerance), *nll],
     )
     return model
+
+
+def validation_yardstick(kind: str) -> str:
+    """The validation log that early stopping and the learning-rate rule should watch for ``kind``.
+
+    A regressor is judged on the plain NLL metric that :func:`compile_model` attaches (its own
+    loss may be σ-weighted, which rises as the network grows confident); a classifier on its loss.
+    """
+    return "val_nll" if kind == "regressor" else "val_loss"
 
 
 def model_kind(model: keras.Model) -> str:

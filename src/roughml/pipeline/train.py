@@ -198,10 +198,12 @@ def _callbacks(tp: TrainParams, backup_dir: Path, momentum: float, run_id: str, 
     The MLflow logger comes after the rate rules, which add ``learning_rate`` to the epoch's logs,
     and before ``extra``, so that an epoch which ``extra`` interrupts is already recorded.
     """
+    from roughml.learning.model import validation_yardstick
+
     return [*fit_callbacks(backup_dir / "checkpoint", weight_averaging=momentum > 0,
                            patience=tp.early_stopping_patience, learning_rate=tp.learning_rate,
                            epochs=tp.epochs, decay_epochs=tp.learning_rate_decay_epochs,
-                           monitor="val_nll" if tp.model == "regressor" else "val_loss"),
+                           monitor=validation_yardstick(tp.model)),
             _mlflow_epoch_logger(run_id), *extra]
 
 
